@@ -1,0 +1,132 @@
+//! Host types: cores, SMT, memory, the hypervisor base layer, and the limits a planner runs
+//! them at. Mainframe-style hosts differ from x86 by profile, not by code.
+
+use serde::Serialize;
+
+use crate::model::layer::Layer;
+use crate::profiles::Profile;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    X86,
+    Mainframe,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HostType {
+    /// The name the scenario gives the fleet (e.g. `x86`).
+    pub name: String,
+    pub family: Family,
+    pub count: u32,
+    pub cores: f64,
+    pub threads_per_core: f64,
+    pub smt_gain: f64,
+    pub core_speed: f64,
+    pub memory_mib: f64,
+    pub reserved_mib: f64,
+    pub cpu_ceiling: f64,
+    pub memory_overcommit: f64,
+    /// Base layer under everything (PR/SM on a mainframe); `None` for bare metal.
+    pub hypervisor: Option<Layer>,
+}
+
+impl HostType {
+    pub fn from_profile(name: &str, count: u32, p: &Profile, hypervisor: Option<Layer>) -> HostType {
+        HostType {
+            name: name.to_string(),
+            family: match p.text("family") {
+                Some("mainframe") => Family::Mainframe,
+                _ => Family::X86,
+            },
+            count,
+            cores: p.value("cores"),
+            threads_per_core: p.value("threads_per_core"),
+            smt_gain: p.value("smt_gain"),
+            core_speed: p.value("core_speed"),
+            memory_mib: p.value("memory_gib") * 1024.0,
+            reserved_mib: p.value("host_reserved_mib"),
+            cpu_ceiling: p.value("cpu_ceiling"),
+            memory_overcommit: p.value("memory_overcommit"),
+            hypervisor,
+        }
+    }
+
+    /// CPU factor of the base hypervisor (1.0 on bare metal).
+    pub fn hypervisor_factor(&self) -> f64 {
+        self.hypervisor.as_ref().map_or(1.0, |h| h.cpu_factor)
+    }
+
+    /// Cores available to guests, in reference cores, with one thread busy per core.
+    fn base_cores(&self) -> f64 {
+        self.cores * self.core_speed / self.hypervisor_factor()
+    }
+
+    /// Peak throughput in reference cores with every hardware thread busy.
+    pub fn cpu_capacity(&self) -> f64 {
+        self.base_cores() * self.smt_gain
+    }
+
+    /// CPU a planner may reserve on the host (the utilisation ceiling).
+    pub fn cpu_reservable(&self) -> f64 {
+        self.cpu_ceiling * self.cpu_capacity()
+    }
+
+    /// Throughput the host delivers for a runnable demand of `demand` reference cores.
+    /// Up to one thread per core, demand runs at full speed. Past that, extra runnable
+    /// threads land on SMT siblings, each adding only (smt_gain − 1)/(threads − 1) of a
+    /// core, until every thread is busy and throughput reaches `cores × smt_gain`.
+    pub fn throughput(&self, demand: f64) -> f64 {
+        let c = self.base_cores();
+        if demand <= c {
+            return demand;
+        }
+        if self.threads_per_core <= 1.0 {
+            return c;
+        }
+        let per_extra_thread = (self.smt_gain - 1.0) / (self.threads_per_core - 1.0);
+        c + (demand.min(c * self.threads_per_core) - c) * per_extra_thread
+    }
+
+    /// Memory admission limit for what workloads commit (the host OS's reservation is
+    /// already taken): overcommit × physical − reserved.
+    pub fn memory_admissible_mib(&self) -> f64 {
+        self.memory_overcommit * self.memory_mib - self.reserved_mib - self.hypervisor_fixed_mib()
+    }
+
+    fn hypervisor_fixed_mib(&self) -> f64 {
+        self.hypervisor.as_ref().map_or(0.0, |h| h.mem_fixed_mib)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profiles::ProfileSet;
+
+    fn x86() -> HostType {
+        let set = ProfileSet::builtin().unwrap();
+        HostType::from_profile("x86", 1, set.host("x86-2s").unwrap(), None)
+    }
+
+    #[test]
+    fn smt_throughput_is_piecewise_linear() {
+        let h = x86(); // 64 cores, 2 threads, gain 1.25
+        assert_eq!(h.throughput(10.0), 10.0);
+        assert_eq!(h.throughput(64.0), 64.0);
+        // 32 extra runnable threads add 32 × 0.25 cores.
+        assert!((h.throughput(96.0) - 72.0).abs() < 1e-12);
+        assert!((h.throughput(1000.0) - 80.0).abs() < 1e-12);
+        assert!((h.cpu_capacity() - 80.0).abs() < 1e-12);
+        assert!((h.cpu_reservable() - 64.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn prsm_overhead_reduces_capacity() {
+        let set = ProfileSet::builtin().unwrap();
+        let hyp = Layer::from_profile(set.layer("lpar-prsm").unwrap());
+        let h = HostType::from_profile("z", 1, set.host("mainframe-lpar").unwrap(), Some(hyp));
+        // 16 IFLs × 1.3 / 1.001
+        assert!((h.cpu_capacity() - 16.0 * 1.3 / 1.001).abs() < 1e-9);
+    }
+}

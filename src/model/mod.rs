@@ -1,0 +1,9 @@
+//! The domain: hosts, layers, placements, workloads, and how they use CPU and memory.
+//! Each file is one concept; `sim.rs` wires them together on the engine.
+
+pub mod cpu;
+pub mod host;
+pub mod layer;
+pub mod memory;
+pub mod placement;
+pub mod workload;

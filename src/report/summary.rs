@@ -1,0 +1,197 @@
+//! `summary.json` and `results.csv`.
+
+use serde::Serialize;
+
+use crate::diagnostics::{Error, Result};
+use crate::scenario::Scenario;
+use crate::study::ScenarioRuns;
+use crate::study::stats::mean_ci;
+
+pub const CONFIDENCE: f64 = 0.95;
+
+/// One metric over the replications: mean and confidence half-width (null when fewer
+/// than two replications).
+#[derive(Serialize, Clone, Debug)]
+pub struct Estimate {
+    pub mean: Option<f64>,
+    pub half_width: Option<f64>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct ConfigSummary {
+    pub placement: String,
+    pub layers: Vec<String>,
+    pub host_type: String,
+    pub host_family: String,
+    pub hosts: u32,
+    /// Metric name → estimate, in a stable order (see `RunMetrics::flat`).
+    pub metrics: Vec<(String, Estimate)>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Summary {
+    pub capsim_version: String,
+    pub scenario: String,
+    pub description: String,
+    pub question: String,
+    pub seed: u64,
+    pub horizon_s: f64,
+    pub warmup_s: f64,
+    pub replications: u64,
+    pub confidence: f64,
+    #[serde(serialize_with = "ser_configs")]
+    pub configurations: Vec<ConfigSummary>,
+}
+
+fn ser_configs<S: serde::Serializer>(v: &[ConfigSummary], s: S) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::{SerializeMap, SerializeSeq};
+    struct Metrics<'a>(&'a [(String, Estimate)]);
+    impl Serialize for Metrics<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(Some(self.0.len()))?;
+            for (k, e) in self.0 {
+                m.serialize_entry(k, e)?;
+            }
+            m.end()
+        }
+    }
+    #[derive(Serialize)]
+    struct C<'a> {
+        placement: &'a str,
+        layers: &'a [String],
+        host_type: &'a str,
+        host_family: &'a str,
+        hosts: u32,
+        metrics: Metrics<'a>,
+    }
+    let mut seq = s.serialize_seq(Some(v.len()))?;
+    for c in v {
+        seq.serialize_element(&C {
+            placement: &c.placement,
+            layers: &c.layers,
+            host_type: &c.host_type,
+            host_family: &c.host_family,
+            hosts: c.hosts,
+            metrics: Metrics(&c.metrics),
+        })?;
+    }
+    seq.end()
+}
+
+impl Summary {
+    pub fn build(sc: &Scenario, runs: &ScenarioRuns) -> Summary {
+        let configurations = runs
+            .configs
+            .iter()
+            .map(|cr| {
+                let pl = &sc.placements[cr.config.placement];
+                let ht = &sc.host_types[cr.config.host_type];
+                let flats: Vec<Vec<(String, f64)>> = cr.runs.iter().map(|r| r.flat()).collect();
+                let names: Vec<String> = flats
+                    .first()
+                    .map(|f| f.iter().map(|(k, _)| k.clone()).collect())
+                    .unwrap_or_default();
+                let metrics = names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| {
+                        let xs: Vec<f64> = flats.iter().map(|f| f[i].1).collect();
+                        let (m, h) = mean_ci(&xs, CONFIDENCE);
+                        (
+                            name.clone(),
+                            Estimate {
+                                mean: m.is_finite().then_some(m),
+                                half_width: h.is_finite().then_some(h),
+                            },
+                        )
+                    })
+                    .collect();
+                ConfigSummary {
+                    placement: pl.name.clone(),
+                    layers: pl.layers.iter().map(|l| l.name.clone()).collect(),
+                    host_type: ht.name.clone(),
+                    host_family: serde_json::to_value(ht.family)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    hosts: ht.count,
+                    metrics,
+                }
+            })
+            .collect();
+        Summary {
+            capsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: sc.name.clone(),
+            description: sc.description.clone(),
+            question: sc.question.clone(),
+            seed: sc.seed,
+            horizon_s: sc.horizon.as_secs_f64(),
+            warmup_s: sc.warmup.as_secs_f64(),
+            replications: runs.replications,
+            confidence: CONFIDENCE,
+            configurations,
+        }
+    }
+
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(|e| Error::Runtime(format!("summary.json: {e}")))
+    }
+
+    /// The mean of a metric for one configuration.
+    pub fn mean(&self, placement: &str, host_type: &str, metric: &str) -> Option<f64> {
+        self.configurations
+            .iter()
+            .find(|c| c.placement == placement && c.host_type == host_type)?
+            .metrics
+            .iter()
+            .find(|(k, _)| k == metric)?
+            .1
+            .mean
+    }
+}
+
+/// `results.csv`: one row per (point, configuration, replication); the columns are the
+/// union of every configuration's metrics (a layer column is empty where the placement
+/// has no such layer).
+pub fn results_csv(runs: &ScenarioRuns) -> Result<Vec<u8>> {
+    let mut columns: Vec<String> = vec![];
+    for cr in &runs.configs {
+        for r in &cr.runs {
+            for (k, _) in r.flat() {
+                if !columns.contains(&k) {
+                    columns.push(k);
+                }
+            }
+        }
+    }
+    let mut w = csv::Writer::from_writer(vec![]);
+    let csv_err = |e: csv::Error| Error::Runtime(format!("results.csv: {e}"));
+    let mut header = vec![
+        "point".to_string(),
+        "placement".into(),
+        "host_type".into(),
+        "replication".into(),
+    ];
+    header.extend(columns.iter().cloned());
+    w.write_record(&header).map_err(csv_err)?;
+    for cr in &runs.configs {
+        for (rep, r) in cr.runs.iter().enumerate() {
+            let flat = r.flat();
+            let mut row = vec![
+                runs.point.to_string(),
+                cr.placement.clone(),
+                cr.host_type.clone(),
+                rep.to_string(),
+            ];
+            for c in &columns {
+                row.push(match flat.iter().find(|(k, _)| k == c) {
+                    Some((_, v)) if v.is_finite() => format!("{v}"),
+                    _ => String::new(),
+                });
+            }
+            w.write_record(&row).map_err(csv_err)?;
+        }
+    }
+    w.into_inner()
+        .map_err(|e| Error::Runtime(format!("results.csv: {e}")))
+}

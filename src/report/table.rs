@@ -1,0 +1,289 @@
+//! Plain-text tables for the terminal: the placement comparison, `explain` and `profiles`.
+
+use crate::profiles::{Param, Profile, ProfileSet, Tag};
+use crate::report::summary::Summary;
+use crate::scenario::Scenario;
+
+/// Left-aligns text columns and right-aligns numeric-looking ones.
+pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+    let n = header.len();
+    let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate().take(n) {
+            width[i] = width[i].max(c.chars().count());
+        }
+    }
+    let numeric = |s: &str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '-' || c == '+')
+            && s.chars().any(|c| c.is_ascii_digit())
+    };
+    let mut out = String::new();
+    let line = |cells: &[String], out: &mut String| {
+        for (i, c) in cells.iter().enumerate().take(n) {
+            let pad = width[i] - c.chars().count();
+            if i > 0 {
+                out.push_str("  ");
+            }
+            if numeric(c) {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(c);
+            } else {
+                out.push_str(c);
+                if i + 1 < n {
+                    out.push_str(&" ".repeat(pad));
+                }
+            }
+        }
+        out.push('\n');
+    };
+    line(&header.iter().map(|s| s.to_string()).collect::<Vec<_>>(), &mut out);
+    let rule: Vec<String> = width.iter().map(|w| "-".repeat(*w)).collect();
+    line(&rule, &mut out);
+    for r in rows {
+        line(r, &mut out);
+    }
+    out
+}
+
+fn fmt(v: Option<f64>, digits: usize) -> String {
+    match v {
+        Some(x) if x.is_finite() => format!("{x:.digits$}"),
+        _ => "-".into(),
+    }
+}
+
+/// "38.2 ±1.1" when a half-width exists.
+fn fmt_ci(s: &Summary, i: usize, metric: &str, digits: usize, scale: f64) -> String {
+    let Some((_, e)) = s.configurations[i].metrics.iter().find(|(k, _)| k == metric) else {
+        return "-".into();
+    };
+    match (e.mean, e.half_width) {
+        (Some(m), Some(h)) => format!("{:.digits$} ±{:.digits$}", m * scale, h * scale),
+        (Some(m), None) => format!("{:.digits$}", m * scale),
+        _ => "-".into(),
+    }
+}
+
+/// The comparison table `capsim run` prints.
+pub fn comparison(s: &Summary) -> String {
+    let header = [
+        "host",
+        "placement",
+        "density/host",
+        "hosts used",
+        "blocked %",
+        "MiB/workload",
+        "GiB committed/host",
+        "useful cores/host",
+        "overhead cores/host",
+        "slowdown p99",
+        "start p95 s",
+    ];
+    let mut rows = vec![];
+    for (i, c) in s.configurations.iter().enumerate() {
+        let m = |k: &str| c.metrics.iter().find(|(n, _)| n == k).and_then(|(_, e)| e.mean);
+        let overhead: f64 = c
+            .metrics
+            .iter()
+            .filter(|(k, _)| {
+                k.starts_with("cpu_cores_per_host.") && k.as_str() != "cpu_cores_per_host.useful"
+            })
+            .filter_map(|(_, e)| e.mean)
+            .sum();
+        rows.push(vec![
+            c.host_type.clone(),
+            c.placement.clone(),
+            fmt_ci(s, i, "density_per_host", 1, 1.0),
+            fmt(m("hosts_used_mean"), 2),
+            fmt(m("blocking_probability").map(|x| x * 100.0), 2),
+            fmt(m("mem_per_workload_mib"), 0),
+            fmt(m("mem_committed_mib_per_host").map(|x| x / 1024.0), 1),
+            fmt(m("cpu_cores_per_host.useful"), 2),
+            fmt(Some(overhead), 3),
+            fmt(m("slowdown_p99"), 3),
+            fmt(m("start_latency_p95_s"), 2),
+        ]);
+    }
+    render(&header, &rows)
+}
+
+fn param_row(scope: &str, name: &str, p: &Param) -> Vec<String> {
+    vec![
+        scope.to_string(),
+        name.to_string(),
+        format!("{}", p.value),
+        p.unit.clone(),
+        p.tag.to_string(),
+        p.source.clone(),
+    ]
+}
+
+/// Every resolved parameter of a scenario with its unit, tag and source: what `explain`
+/// prints and what the HTML report lists as inputs.
+pub fn explain_rows(sc: &Scenario) -> Vec<Vec<String>> {
+    let mut rows = vec![];
+    let mut add_profile = |scope: String, p: &Profile| {
+        for (k, param) in &p.params {
+            if param.tag != Tag::Default {
+                rows.push(param_row(&scope, k, param));
+            }
+        }
+    };
+    for ht in &sc.host_types {
+        if let Some(p) = sc.profiles.host(&ht.name) {
+            add_profile(format!("host {}", ht.name), p);
+        }
+        if let Some(hyp) = &ht.hypervisor {
+            if let Some(p) = sc.profiles.layer(&hyp.name) {
+                add_profile(format!("hypervisor {}", hyp.name), p);
+            }
+        }
+    }
+    let mut seen: Vec<&str> = vec![];
+    for pl in &sc.placements {
+        for l in &pl.layers {
+            if !seen.contains(&l.name.as_str()) {
+                seen.push(&l.name);
+                if let Some(p) = sc.profiles.layer(&l.name) {
+                    add_profile(format!("layer {}", l.name), p);
+                }
+            }
+        }
+    }
+    for w in &sc.workloads {
+        let scope = format!("workload {}", w.name);
+        let mut r = |k: &str, v: String, unit: &str| {
+            rows.push(vec![
+                scope.clone(),
+                k.to_string(),
+                v,
+                unit.to_string(),
+                "scenario".into(),
+                format!("set in {}", sc.source.name),
+            ])
+        };
+        match w.arrivals {
+            crate::model::workload::Arrivals::Static { count } => r("count", count.to_string(), "instances"),
+            crate::model::workload::Arrivals::Poisson { rate_per_s } => {
+                r("arrival_rate_per_s", rate_per_s.to_string(), "1/s")
+            }
+        }
+        if let Some(l) = w.lifetime_s {
+            r("lifetime_s", l.to_string(), "s");
+        }
+        r("tenants", w.tenants.to_string(), "tenants");
+        r("image", w.image_name.clone(), "");
+        r("private_mib", w.private_mib.to_string(), "MiB");
+        r("image_mib", w.image_mib.to_string(), "MiB");
+        r("zero_mib", w.zero_mib.to_string(), "MiB");
+        r("volatile_fraction", w.volatile_fraction.to_string(), "fraction");
+        r("cpu_cores", w.cpu_cores.to_string(), "cores");
+        r("cpu_request", w.cpu_request.to_string(), "cores");
+        r("vcpus", w.vcpus.to_string(), "vCPUs");
+        r("weight", w.weight.to_string(), "");
+    }
+    rows
+}
+
+pub const EXPLAIN_HEADER: [&str; 6] = ["scope", "parameter", "value", "unit", "tag", "source"];
+
+pub fn explain(sc: &Scenario) -> String {
+    let mut out = format!(
+        "scenario `{}`: seed {}, horizon {} s, warm-up {} s\n",
+        sc.name,
+        sc.seed,
+        sc.horizon.as_secs_f64(),
+        sc.warmup.as_secs_f64()
+    );
+    if !sc.question.is_empty() {
+        out.push_str(&format!("question: {}\n", sc.question));
+    }
+    out.push_str("\nplacements (layers host → workload):\n");
+    for pl in &sc.placements {
+        let layers: Vec<&str> = pl.layers.iter().map(|l| l.name.as_str()).collect();
+        let hosts: Vec<&str> = pl.host_types.iter().map(|&h| sc.host_types[h].name.as_str()).collect();
+        let packing = if pl.has_unit() && pl.unit_depth < pl.layers.len() {
+            format!(", {} per VM, VMs per {:?}", pl.slots, pl.vm_per).to_lowercase()
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "  {:<28} [{}]{}, policy {:?}, on {}\n",
+            pl.name,
+            layers.join(" → "),
+            packing,
+            pl.policy,
+            hosts.join(", ")
+        ));
+    }
+    out.push('\n');
+    out.push_str(&render(&EXPLAIN_HEADER, &explain_rows(sc)));
+    let assumed = explain_rows(sc).iter().filter(|r| r[4] == "assumed").count();
+    out.push_str(&format!(
+        "\n{assumed} parameters are tagged `assumed` (no source found): override them in the scenario when you have measurements.\n"
+    ));
+    out
+}
+
+/// `capsim profiles`: every built-in profile with its headline numbers.
+pub fn profiles(set: &ProfileSet) -> String {
+    let mut out = String::from("layers:\n");
+    let header = ["layer", "kind", "kernel", "cpu x", "MiB fixed", "start p50 s", "description"];
+    let rows: Vec<Vec<String>> = set
+        .layers
+        .iter()
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                p.text("kind").unwrap_or("-").to_string(),
+                if p.kernel { "new".into() } else { "shared".into() },
+                format!("{}", p.value("cpu_factor")),
+                format!("{}", p.value("mem_fixed_mib")),
+                format!("{}", p.value("start_median_s")),
+                p.description.clone(),
+            ]
+        })
+        .collect();
+    out.push_str(&render(&header, &rows));
+    out.push_str("\nhost types:\n");
+    let header = ["host", "family", "cores", "SMT gain", "GiB", "ceiling", "hypervisor", "description"];
+    let rows: Vec<Vec<String>> = set
+        .hosts
+        .iter()
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                p.text("family").unwrap_or("-").to_string(),
+                format!("{}", p.value("cores")),
+                format!("{}", p.value("smt_gain")),
+                format!("{}", p.value("memory_gib")),
+                format!("{}", p.value("cpu_ceiling")),
+                p.text("hypervisor").unwrap_or("none").to_string(),
+                p.description.clone(),
+            ]
+        })
+        .collect();
+    out.push_str(&render(&header, &rows));
+    for (what, defs) in [
+        ("layer", crate::profiles::LAYER_PARAMS),
+        ("host", crate::profiles::HOST_PARAMS),
+    ] {
+        out.push_str(&format!("\n{what} fields (override any of them in a scenario):\n"));
+        let rows: Vec<Vec<String>> = defs
+            .iter()
+            .map(|d| {
+                vec![
+                    d.name.to_string(),
+                    d.unit.to_string(),
+                    format!("{} .. {}", d.min, d.max),
+                    d.doc.to_string(),
+                ]
+            })
+            .collect();
+        out.push_str(&render(&["field", "unit", "range", "meaning"], &rows));
+    }
+    out.push_str("\n`capsim explain SCENARIO` lists every parameter with its source and tag.\n");
+    out
+}

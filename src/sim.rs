@@ -1,0 +1,880 @@
+//! One replication of one configuration (a placement on a fleet of one host type): build
+//! the world from the scenario, run the engine to the horizon, and collect [`RunMetrics`].
+//!
+//! The world is a set of flat vectors (hosts, VMs, workloads) indexed by `u32`, with free
+//! lists so slots are reused; events are a small `Copy` enum. Nothing is allocated per
+//! event once the vectors have grown to the run's high-water mark.
+//!
+//! Common random numbers: every workload class draws its arrivals, lifetimes and demands
+//! from its own stream, derived from (scenario seed, sweep point, replication, class), in a
+//! fixed order whatever happens to the instance. So every placement sees the same workload
+//! stream and differences between placements are not noise. Start times depend on the
+//! placement's layers and use a stream of their own.
+
+use rand::SeedableRng;
+use rand_distr::{Distribution, Exp};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::engine::{EventQueue, SimTime};
+use crate::metrics::{Breakdown, QuantileSketch, RunMetrics};
+use crate::model::cpu::water_fill;
+use crate::model::host::HostType;
+use crate::model::memory::{
+    HostMemory, N_PARTS, PART_GUEST_OS, PART_IMAGE, PART_LABELS, PART_LAYER0, PART_UNUSED,
+    PART_WORKLOAD,
+};
+use crate::model::placement::{Footprint, MAX_LAYERS, Placement, Policy, VmPer};
+use crate::model::workload::Arrivals;
+use crate::scenario::{Config, Scenario};
+
+const NONE: u32 = u32::MAX;
+/// Slowdown reported for a workload that gets no CPU at all.
+const MAX_SLOWDOWN: f64 = 1e4;
+
+// CPU channels per host: useful work, the base hypervisor, then each layer position.
+const CPU_USEFUL: usize = 0;
+const CPU_HYP: usize = 1;
+const CPU_LAYER0: usize = 2;
+const CPU_CH: usize = CPU_LAYER0 + MAX_LAYERS;
+
+// Time-integrated aggregates.
+const A_HOSTED: usize = 0;
+const A_RUNNING: usize = 1;
+const A_HOSTS_USED: usize = 2;
+const A_VMS: usize = 3;
+const A_CPU_RES: usize = 4;
+const A_MEM0: usize = 5;
+const A_CPU0: usize = A_MEM0 + N_PARTS;
+const N_AGG: usize = A_CPU0 + CPU_CH;
+
+/// SplitMix64 finaliser: decorrelates nearby integers into independent-looking seeds.
+fn mix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The seed of one random stream: (scenario seed, sweep point, replication, stream id).
+pub fn stream_seed(seed: u64, point: u64, replication: u64, stream: u64) -> u64 {
+    mix64(mix64(mix64(mix64(seed) ^ point) ^ replication) ^ stream)
+}
+
+/// Which replication to run, and whether to check invariants at every event (tests).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    pub point: u64,
+    pub replication: u64,
+    pub check_invariants: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Ev {
+    Arrival { class: u32 },
+    Started { wl: u32, generation: u32 },
+    Departure { wl: u32, generation: u32 },
+}
+
+#[derive(Clone, Debug, Default)]
+struct Host {
+    mem: HostMemory,
+    cpu_reserved_uc: u64,
+    running: Vec<u32>,
+    starts_in_flight: u32,
+    /// Background CPU demand of the layer instances on the host, by stack position.
+    background: [f64; MAX_LAYERS],
+    hosted: u32,
+    units: u32,
+    last_flush: SimTime,
+    cpu: [f64; CPU_CH],
+}
+
+impl Host {
+    fn used(&self) -> bool {
+        self.hosted > 0 || self.units > 0
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Wl {
+    class: u32,
+    host: u32,
+    vm: u32,
+    /// Index in `host.running`, or NONE while starting.
+    pos: u32,
+    generation: u32,
+    alive: bool,
+    arrival: SimTime,
+    lifetime: Option<f64>,
+    demand: f64,
+    weight: f64,
+    slowdown: f64,
+}
+
+#[derive(Clone, Debug)]
+struct Vm {
+    host: u32,
+    key: u32,
+    class: u32,
+    used: u32,
+    ready_at: SimTime,
+    alive: bool,
+    /// Index in `open[key]`, or NONE when full.
+    open_pos: u32,
+}
+
+struct World<'a> {
+    sc: &'a Scenario,
+    pl: &'a Placement,
+    ht: &'a HostType,
+    fps: Vec<Footprint>,
+    q: EventQueue<Ev>,
+    hosts: Vec<Host>,
+    wls: Vec<Wl>,
+    free_wls: Vec<u32>,
+    vms: Vec<Vm>,
+    free_vms: Vec<u32>,
+    /// VMs with a free slot, per (class, tenant-or-shared) key.
+    open: Vec<Vec<u32>>,
+    key_base: Vec<u32>,
+    class_rng: Vec<Xoshiro256PlusPlus>,
+    class_seq: Vec<u64>,
+    start_rng: Xoshiro256PlusPlus,
+    agg: [f64; N_AGG],
+    integral: [f64; N_AGG],
+    last_t: SimTime,
+    warm: SimTime,
+    slowdown: QuantileSketch,
+    start_latency: QuantileSketch,
+    arrivals: u64,
+    blocked: u64,
+    hosts_used_peak: u32,
+    events: u64,
+    /// Π of the factors of the layers inside position k (k+1 ..).
+    inner_factor: [f64; MAX_LAYERS],
+    reservable_uc: u64,
+    admissible_kib: u64,
+    scratch_d: Vec<f64>,
+    scratch_w: Vec<f64>,
+    scratch_o: Vec<f64>,
+    order: Vec<u32>,
+    check: bool,
+    violation: Option<String>,
+}
+
+/// Runs one replication of one configuration. In checked mode an invariant violation
+/// (memory parts that do not add up, CPU handed out beyond capacity, a host over its
+/// limits) stops the run and is returned as `Err`.
+pub fn run_config(sc: &Scenario, cfg: Config, opts: RunOptions) -> Result<RunMetrics, String> {
+    let mut w = World::new(sc, cfg, opts);
+    w.run()?;
+    Ok(w.finish())
+}
+
+impl<'a> World<'a> {
+    fn new(sc: &'a Scenario, cfg: Config, opts: RunOptions) -> World<'a> {
+        let pl = &sc.placements[cfg.placement];
+        let ht = &sc.host_types[cfg.host_type];
+        let fps: Vec<Footprint> = sc.workloads.iter().map(|c| pl.footprint(c)).collect();
+        let mut key_base = vec![];
+        let mut n_keys = 0u32;
+        for c in &sc.workloads {
+            key_base.push(n_keys);
+            n_keys += if pl.vm_per == VmPer::Tenant { c.tenants } else { 1 };
+        }
+        let class_rng = (0..sc.workloads.len())
+            .map(|c| {
+                Xoshiro256PlusPlus::seed_from_u64(stream_seed(
+                    sc.seed,
+                    opts.point,
+                    opts.replication,
+                    c as u64,
+                ))
+            })
+            .collect();
+        let start_stream = (1u64 << 40) | ((cfg.placement as u64) << 20) | cfg.host_type as u64;
+        let mut inner_factor = [1.0; MAX_LAYERS];
+        for k in 0..pl.layers.len() {
+            inner_factor[k] = pl.layers[k + 1..].iter().map(|l| l.cpu_factor).product();
+        }
+        World {
+            sc,
+            pl,
+            ht,
+            fps,
+            q: EventQueue::with_capacity(1024),
+            hosts: vec![Host::default(); ht.count as usize],
+            wls: vec![],
+            free_wls: vec![],
+            vms: vec![],
+            free_vms: vec![],
+            open: vec![vec![]; n_keys as usize],
+            key_base,
+            class_rng,
+            class_seq: vec![0; sc.workloads.len()],
+            start_rng: Xoshiro256PlusPlus::seed_from_u64(stream_seed(
+                sc.seed,
+                opts.point,
+                opts.replication,
+                start_stream,
+            )),
+            agg: [0.0; N_AGG],
+            integral: [0.0; N_AGG],
+            last_t: SimTime::ZERO,
+            warm: sc.warmup,
+            slowdown: QuantileSketch::for_slowdown(),
+            start_latency: QuantileSketch::for_latency(),
+            arrivals: 0,
+            blocked: 0,
+            hosts_used_peak: 0,
+            events: 0,
+            inner_factor,
+            reservable_uc: (ht.cpu_reservable() * 1e6).floor() as u64,
+            admissible_kib: (ht.memory_admissible_mib() * 1024.0).floor().max(0.0) as u64,
+            scratch_d: vec![],
+            scratch_w: vec![],
+            scratch_o: vec![],
+            order: vec![],
+            check: opts.check_invariants,
+            violation: None,
+        }
+    }
+
+    fn run(&mut self) -> Result<(), String> {
+        for (c, class) in self.sc.workloads.iter().enumerate() {
+            match class.arrivals {
+                Arrivals::Static { count } => {
+                    for _ in 0..count {
+                        self.q
+                            .schedule_at(SimTime::ZERO, Ev::Arrival { class: c as u32 });
+                    }
+                }
+                Arrivals::Poisson { rate_per_s } => {
+                    let gap = exp_sample(rate_per_s, &mut self.class_rng[c]);
+                    self.q.schedule_at(
+                        SimTime::from_secs_f64(gap),
+                        Ev::Arrival { class: c as u32 },
+                    );
+                }
+            }
+        }
+        let horizon = self.sc.horizon;
+        while let Some((now, ev)) = self.q.pop_until(horizon) {
+            self.events += 1;
+            self.integrate(now);
+            match ev {
+                Ev::Arrival { class } => self.on_arrival(class as usize),
+                Ev::Started { wl, generation } => {
+                    if self.is_current(wl, generation) {
+                        self.on_started(wl);
+                    }
+                }
+                Ev::Departure { wl, generation } => {
+                    if self.is_current(wl, generation) {
+                        self.on_departure(wl);
+                    }
+                }
+            }
+            if self.check {
+                self.check_invariants();
+            }
+            if let Some(v) = self.violation.take() {
+                return Err(format!("at t = {:.6} s: {v}", now.as_secs_f64()));
+            }
+        }
+        self.q.advance_to(horizon);
+        self.integrate(horizon);
+        for h in 0..self.hosts.len() {
+            self.flush_slowdown(h, horizon);
+        }
+        Ok(())
+    }
+
+    fn is_current(&self, wl: u32, generation: u32) -> bool {
+        let w = &self.wls[wl as usize];
+        w.alive && w.generation == generation
+    }
+
+    /// Adds value × dt of every aggregate over the measured window.
+    fn integrate(&mut self, now: SimTime) {
+        let from = self.last_t.max(self.warm);
+        if now > from {
+            let dt = SimTime(now.0 - from.0).as_secs_f64();
+            for (i, a) in self.integral.iter_mut().zip(&self.agg) {
+                *i += a * dt;
+            }
+        }
+        self.last_t = now;
+    }
+
+    fn flush_slowdown(&mut self, h: usize, now: SimTime) {
+        let host = &mut self.hosts[h];
+        let from = host.last_flush.max(self.warm);
+        if now > from {
+            let dt = SimTime(now.0 - from.0).as_secs_f64();
+            for &w in &host.running {
+                self.slowdown.add(self.wls[w as usize].slowdown, dt);
+            }
+        }
+        host.last_flush = now;
+    }
+
+    fn mem_add(&mut self, h: usize, part: usize, kib: u64) {
+        self.hosts[h].mem.parts[part] += kib;
+        self.agg[A_MEM0 + part] += kib as f64;
+    }
+
+    fn mem_sub(&mut self, h: usize, part: usize, kib: u64) {
+        let p = &mut self.hosts[h].mem.parts[part];
+        match p.checked_sub(kib) {
+            Some(v) => *p = v,
+            None => self.violation = Some(format!("host {h}: memory part {part} below zero")),
+        }
+        self.agg[A_MEM0 + part] -= kib as f64;
+    }
+
+    /// Keeps the hosts-in-use count current after host `h` changed.
+    fn note_host_use(&mut self, h: usize, was_used: bool) {
+        let now_used = self.hosts[h].used();
+        if now_used != was_used {
+            self.agg[A_HOSTS_USED] += if now_used { 1.0 } else { -1.0 };
+            self.hosts_used_peak = self.hosts_used_peak.max(self.agg[A_HOSTS_USED] as u32);
+        }
+    }
+
+    fn on_arrival(&mut self, c: usize) {
+        let now = self.q.now();
+        let class = &self.sc.workloads[c];
+        // Draw everything the instance needs, in a fixed order, before admission: the
+        // stream must not depend on the placement (common random numbers).
+        let rng = &mut self.class_rng[c];
+        if let Arrivals::Poisson { rate_per_s } = class.arrivals {
+            let gap = exp_sample(rate_per_s, rng);
+            self.q.schedule_in(
+                SimTime::from_secs_f64(gap),
+                Ev::Arrival { class: c as u32 },
+            );
+        }
+        let lifetime = class.lifetime_s.map(|d| d.sample(rng));
+        let demand = class.cpu_cores.sample(rng);
+        let tenant = (self.class_seq[c] % u64::from(class.tenants)) as u32;
+        self.class_seq[c] += 1;
+        let counted = now >= self.warm || matches!(class.arrivals, Arrivals::Static { .. });
+        if counted {
+            self.arrivals += 1;
+        }
+        let Some((h, vm, delay)) = self.admit(c, tenant) else {
+            if counted {
+                self.blocked += 1;
+            }
+            return;
+        };
+        let wl = Wl {
+            class: c as u32,
+            host: h as u32,
+            vm,
+            pos: NONE,
+            generation: 0,
+            alive: true,
+            arrival: now,
+            lifetime,
+            demand,
+            weight: class.weight,
+            slowdown: self.fps[c].cpu_factor,
+        };
+        let id = match self.free_wls.pop() {
+            Some(id) => {
+                let generation = self.wls[id as usize].generation;
+                self.wls[id as usize] = Wl { generation, ..wl };
+                id
+            }
+            None => {
+                self.wls.push(wl);
+                (self.wls.len() - 1) as u32
+            }
+        };
+        let was_used = self.hosts[h].used();
+        self.hosts[h].hosted += 1;
+        self.hosts[h].starts_in_flight += 1;
+        self.note_host_use(h, was_used);
+        self.agg[A_HOSTED] += 1.0;
+        let generation = self.wls[id as usize].generation;
+        self.q.schedule_in(
+            SimTime::from_secs_f64(delay),
+            Ev::Started {
+                wl: id,
+                generation,
+            },
+        );
+    }
+
+    /// Finds room for one workload of class `c`; commits its resources and returns
+    /// (host, vm or NONE, start delay in seconds), or None when nothing fits (blocked).
+    fn admit(&mut self, c: usize, tenant: u32) -> Option<(usize, u32, f64)> {
+        let fp = self.fps[c].clone();
+        let pl = self.pl;
+        let now = self.q.now();
+        if !pl.has_unit() {
+            let image = self.sc.workloads[c].image;
+            let mem = fp.wl_own_kib + fp.wl_layer_kib.iter().sum::<u64>();
+            let h = self.find_host(fp.wl_cpu_reserve_ucores, mem, Some((image, fp.image_kib)))?;
+            let was_used = self.hosts[h].used();
+            if self.hosts[h].mem.image_ref(image) {
+                self.mem_add(h, PART_IMAGE, fp.image_kib);
+            }
+            self.add_workload_parts(h, &fp, 0);
+            self.hosts[h].cpu_reserved_uc += fp.wl_cpu_reserve_ucores;
+            self.agg[A_CPU_RES] += fp.wl_cpu_reserve_ucores as f64;
+            self.note_host_use(h, was_used);
+            let others = self.hosts[h].starts_in_flight;
+            let delay = self.sample_starts(0, pl.layers.len(), others);
+            return Some((h, NONE, delay));
+        }
+        let key = self.key_base[c] + if pl.vm_per == VmPer::Tenant { tenant } else { 0 };
+        let vm = match self.pick_open_vm(key as usize) {
+            Some(vm) => vm,
+            None => {
+                let h = self.find_host(fp.unit_cpu_reserve_ucores, fp.unit_commit_kib(), None)?;
+                self.create_vm(h, c, key)
+            }
+        };
+        let h = self.vms[vm as usize].host as usize;
+        self.join_vm(vm, &fp);
+        let others = self.hosts[h].starts_in_flight;
+        let wait = SimTime(self.vms[vm as usize].ready_at.0.saturating_sub(now.0)).as_secs_f64();
+        let delay = wait + self.sample_starts(pl.unit_depth, pl.layers.len(), others);
+        Some((h, vm, delay))
+    }
+
+    /// Sum of the start times of layers `from..to`.
+    fn sample_starts(&mut self, from: usize, to: usize, others: u32) -> f64 {
+        let mut t = 0.0;
+        for l in &self.pl.layers[from..to] {
+            t += l.sample_start_s(&mut self.start_rng, others);
+        }
+        t
+    }
+
+    /// Memory and background CPU of one workload's own layers (positions `from..`).
+    fn add_workload_parts(&mut self, h: usize, fp: &Footprint, from: usize) {
+        self.mem_add(h, PART_WORKLOAD, fp.wl_own_kib);
+        for pos in from..self.pl.layers.len() {
+            self.mem_add(h, PART_LAYER0 + pos, fp.wl_layer_kib[pos]);
+            self.hosts[h].background[pos] += self.pl.layers[pos].cpu_background_cores;
+        }
+    }
+
+    fn remove_workload_parts(&mut self, h: usize, fp: &Footprint, from: usize) {
+        self.mem_sub(h, PART_WORKLOAD, fp.wl_own_kib);
+        for pos in from..self.pl.layers.len() {
+            self.mem_sub(h, PART_LAYER0 + pos, fp.wl_layer_kib[pos]);
+            self.hosts[h].background[pos] -= self.pl.layers[pos].cpu_background_cores;
+        }
+    }
+
+    /// The host for a new workload or VM under the placement's policy.
+    fn find_host(&self, cpu_uc: u64, mem_kib: u64, image: Option<(u32, u64)>) -> Option<usize> {
+        let mut best: Option<(usize, f64)> = None;
+        for (i, h) in self.hosts.iter().enumerate() {
+            let extra = match image {
+                Some((img, kib)) if !h.mem.has_image(img) => kib,
+                _ => 0,
+            };
+            let cpu_after = h.cpu_reserved_uc + cpu_uc;
+            let mem_after = h.mem.committed_kib() + mem_kib + extra;
+            if cpu_after > self.reservable_uc || mem_after > self.admissible_kib {
+                continue;
+            }
+            let load = (cpu_after as f64 / self.reservable_uc as f64)
+                .max(mem_after as f64 / self.admissible_kib as f64);
+            let better = match (self.pl.policy, best) {
+                (Policy::FirstFit, _) => return Some(i),
+                (_, None) => true,
+                (Policy::BestFit, Some((_, b))) => load > b,
+                (Policy::Spread, Some((_, b))) => load < b,
+            };
+            if better {
+                best = Some((i, load));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    fn pick_open_vm(&self, key: usize) -> Option<u32> {
+        let list = &self.open[key];
+        let score = |vm: u32| {
+            let v = &self.vms[vm as usize];
+            match self.pl.policy {
+                // Lowest host first, then oldest VM: packs the fleet from the front.
+                Policy::FirstFit => (v.host as i64, vm as i64),
+                // Fullest VM first (fewest free slots).
+                Policy::BestFit => (-(v.used as i64), vm as i64),
+                // Emptiest VM first.
+                Policy::Spread => (v.used as i64, vm as i64),
+            }
+        };
+        list.iter().copied().min_by_key(|&vm| score(vm))
+    }
+
+    fn create_vm(&mut self, h: usize, c: usize, key: u32) -> u32 {
+        let fp = self.fps[c].clone();
+        let was_used = self.hosts[h].used();
+        self.mem_add(h, PART_GUEST_OS, fp.guest_os_kib);
+        self.mem_add(h, PART_IMAGE, fp.image_kib);
+        self.mem_add(h, PART_UNUSED, u64::from(fp.slots) * fp.slot_kib());
+        for pos in 0..self.pl.unit_depth {
+            self.mem_add(h, PART_LAYER0 + pos, fp.unit_layer_kib[pos]);
+            self.hosts[h].background[pos] += self.pl.layers[pos].cpu_background_cores;
+        }
+        self.hosts[h].cpu_reserved_uc += fp.unit_cpu_reserve_ucores;
+        self.agg[A_CPU_RES] += fp.unit_cpu_reserve_ucores as f64;
+        self.hosts[h].units += 1;
+        self.agg[A_VMS] += 1.0;
+        self.note_host_use(h, was_used);
+        let others = self.hosts[h].starts_in_flight;
+        let boot = self.sample_starts(0, self.pl.unit_depth, others);
+        let vm = Vm {
+            host: h as u32,
+            key,
+            class: c as u32,
+            used: 0,
+            ready_at: self.q.now().after(SimTime::from_secs_f64(boot)),
+            alive: true,
+            open_pos: NONE,
+        };
+        let id = match self.free_vms.pop() {
+            Some(id) => {
+                self.vms[id as usize] = vm;
+                id
+            }
+            None => {
+                self.vms.push(vm);
+                (self.vms.len() - 1) as u32
+            }
+        };
+        let list = &mut self.open[key as usize];
+        self.vms[id as usize].open_pos = list.len() as u32;
+        list.push(id);
+        // The new VM's host load changed: CPU background now runs there.
+        self.recompute_cpu(h);
+        id
+    }
+
+    fn join_vm(&mut self, vm: u32, fp: &Footprint) {
+        let h = self.vms[vm as usize].host as usize;
+        self.mem_sub(h, PART_UNUSED, fp.slot_kib());
+        self.add_workload_parts(h, fp, self.pl.unit_depth);
+        let v = &mut self.vms[vm as usize];
+        v.used += 1;
+        if v.used == self.pl.slots {
+            self.close_vm(vm);
+        }
+    }
+
+    /// Removes a full (or dying) VM from its key's open list.
+    fn close_vm(&mut self, vm: u32) {
+        let (key, pos) = {
+            let v = &self.vms[vm as usize];
+            (v.key as usize, v.open_pos)
+        };
+        if pos == NONE {
+            return;
+        }
+        let list = &mut self.open[key];
+        list.swap_remove(pos as usize);
+        if let Some(&moved) = list.get(pos as usize) {
+            self.vms[moved as usize].open_pos = pos;
+        }
+        self.vms[vm as usize].open_pos = NONE;
+    }
+
+    fn leave_vm(&mut self, vm: u32) {
+        let c = self.vms[vm as usize].class as usize;
+        let fp = self.fps[c].clone();
+        let h = self.vms[vm as usize].host as usize;
+        self.remove_workload_parts(h, &fp, self.pl.unit_depth);
+        self.mem_add(h, PART_UNUSED, fp.slot_kib());
+        self.vms[vm as usize].used -= 1;
+        if self.vms[vm as usize].used > 0 {
+            if self.vms[vm as usize].open_pos == NONE {
+                let key = self.vms[vm as usize].key as usize;
+                self.vms[vm as usize].open_pos = self.open[key].len() as u32;
+                self.open[key].push(vm);
+            }
+            return;
+        }
+        // Empty: shut the VM down and give its reservation back.
+        self.close_vm(vm);
+        self.mem_sub(h, PART_UNUSED, u64::from(fp.slots) * fp.slot_kib());
+        self.mem_sub(h, PART_GUEST_OS, fp.guest_os_kib);
+        self.mem_sub(h, PART_IMAGE, fp.image_kib);
+        for pos in 0..self.pl.unit_depth {
+            self.mem_sub(h, PART_LAYER0 + pos, fp.unit_layer_kib[pos]);
+            self.hosts[h].background[pos] -= self.pl.layers[pos].cpu_background_cores;
+        }
+        self.hosts[h].cpu_reserved_uc -= fp.unit_cpu_reserve_ucores;
+        self.agg[A_CPU_RES] -= fp.unit_cpu_reserve_ucores as f64;
+        self.hosts[h].units -= 1;
+        self.agg[A_VMS] -= 1.0;
+        self.vms[vm as usize].alive = false;
+        self.free_vms.push(vm);
+    }
+
+    fn on_started(&mut self, id: u32) {
+        let now = self.q.now();
+        let (h, arrival, lifetime) = {
+            let w = &self.wls[id as usize];
+            (w.host as usize, w.arrival, w.lifetime)
+        };
+        if arrival >= self.warm {
+            self.start_latency
+                .add(SimTime(now.0 - arrival.0).as_secs_f64(), 1.0);
+        }
+        self.flush_slowdown(h, now);
+        let host = &mut self.hosts[h];
+        host.starts_in_flight -= 1;
+        self.wls[id as usize].pos = host.running.len() as u32;
+        host.running.push(id);
+        self.agg[A_RUNNING] += 1.0;
+        self.recompute_cpu(h);
+        if let Some(l) = lifetime {
+            let generation = self.wls[id as usize].generation;
+            self.q.schedule_in(
+                SimTime::from_secs_f64(l),
+                Ev::Departure { wl: id, generation },
+            );
+        }
+    }
+
+    fn on_departure(&mut self, id: u32) {
+        let now = self.q.now();
+        let (h, vm, c, pos) = {
+            let w = &self.wls[id as usize];
+            (w.host as usize, w.vm, w.class as usize, w.pos)
+        };
+        self.flush_slowdown(h, now);
+        let host = &mut self.hosts[h];
+        host.running.swap_remove(pos as usize);
+        if let Some(&moved) = host.running.get(pos as usize) {
+            self.wls[moved as usize].pos = pos;
+        }
+        self.agg[A_RUNNING] -= 1.0;
+        self.agg[A_HOSTED] -= 1.0;
+        let was_used = self.hosts[h].used();
+        self.hosts[h].hosted -= 1;
+        let fp = self.fps[c].clone();
+        if vm == NONE {
+            self.remove_workload_parts(h, &fp, 0);
+            let image = self.sc.workloads[c].image;
+            if self.hosts[h].mem.image_unref(image) {
+                self.mem_sub(h, PART_IMAGE, fp.image_kib);
+            }
+            self.hosts[h].cpu_reserved_uc -= fp.wl_cpu_reserve_ucores;
+            self.agg[A_CPU_RES] -= fp.wl_cpu_reserve_ucores as f64;
+        } else {
+            self.leave_vm(vm);
+        }
+        self.note_host_use(h, was_used);
+        let w = &mut self.wls[id as usize];
+        w.alive = false;
+        w.generation = w.generation.wrapping_add(1);
+        self.free_wls.push(id);
+        self.recompute_cpu(h);
+        // A static fleet with a lifetime is a fleet with churn: the instance is redeployed.
+        if matches!(self.sc.workloads[c].arrivals, Arrivals::Static { .. }) {
+            self.q.schedule_in(SimTime::ZERO, Ev::Arrival { class: c as u32 });
+        }
+    }
+
+    /// Re-shares host `h`'s CPU after its residents or their demand changed: background
+    /// first, the rest by weighted max-min fairness; updates slowdowns and the CPU
+    /// breakdown. Cost O(residents of h).
+    fn recompute_cpu(&mut self, h: usize) {
+        let now = self.q.now();
+        self.flush_slowdown(h, now);
+        let host = &self.hosts[h];
+        self.scratch_d.clear();
+        self.scratch_w.clear();
+        let factor = self.pl.cpu_factor();
+        for &w in &host.running {
+            let wl = &self.wls[w as usize];
+            self.scratch_d.push(wl.demand * factor);
+            self.scratch_w.push(wl.weight);
+        }
+        let bg: f64 = host.background.iter().sum::<f64>().max(0.0);
+        let demand: f64 = bg + self.scratch_d.iter().sum::<f64>();
+        let cap = self.ht.throughput(demand);
+        let bg_alloc = bg.min(cap);
+        self.scratch_o.clear();
+        self.scratch_o.resize(self.scratch_d.len(), 0.0);
+        water_fill(
+            cap - bg_alloc,
+            &self.scratch_d,
+            &self.scratch_w,
+            &mut self.scratch_o,
+            &mut self.order,
+        );
+        let mut useful = 0.0;
+        let mut allocated = bg_alloc;
+        let host = &self.hosts[h];
+        for (k, &w) in host.running.iter().enumerate() {
+            let (e, a) = (self.scratch_d[k], self.scratch_o[k]);
+            allocated += a;
+            useful += a / factor;
+            let s = if e <= 0.0 || a >= e {
+                factor
+            } else if a > 0.0 {
+                (factor * e / a).min(MAX_SLOWDOWN)
+            } else {
+                MAX_SLOWDOWN
+            };
+            self.wls[w as usize].slowdown = s;
+        }
+        let mut cpu = [0.0; CPU_CH];
+        cpu[CPU_USEFUL] = useful;
+        let bg_share = if bg > 0.0 { bg_alloc / bg } else { 0.0 };
+        for (pos, l) in self.pl.layers.iter().enumerate() {
+            // Work at layer pos = useful × Π(inner factors); its overhead is that × (f − 1).
+            cpu[CPU_LAYER0 + pos] = useful * self.inner_factor[pos] * (l.cpu_factor - 1.0)
+                + host.background[pos].max(0.0) * bg_share;
+        }
+        cpu[CPU_HYP] = allocated * (self.ht.hypervisor_factor() - 1.0);
+        if self.check && allocated > cap + 1e-9 {
+            self.violation = Some(format!(
+                "host {h}: CPU allocated {allocated} exceeds capacity {cap}"
+            ));
+        }
+        let host = &mut self.hosts[h];
+        for (k, v) in cpu.iter().enumerate() {
+            self.agg[A_CPU0 + k] += v - host.cpu[k];
+        }
+        host.cpu = cpu;
+    }
+
+    /// Recounts every host's memory parts from the VMs and workloads on it and compares
+    /// them with the incremental accounting; checks the admission limits.
+    fn check_invariants(&mut self) {
+        let mut parts = vec![[0u64; N_PARTS]; self.hosts.len()];
+        for v in self.vms.iter().filter(|v| v.alive) {
+            let fp = &self.fps[v.class as usize];
+            let p = &mut parts[v.host as usize];
+            p[PART_GUEST_OS] += fp.guest_os_kib;
+            p[PART_IMAGE] += fp.image_kib;
+            p[PART_UNUSED] += u64::from(fp.slots - v.used) * fp.slot_kib();
+            for pos in 0..self.pl.unit_depth {
+                p[PART_LAYER0 + pos] += fp.unit_layer_kib[pos];
+            }
+        }
+        let mut images: Vec<Vec<u32>> = vec![vec![]; self.hosts.len()];
+        for w in self.wls.iter().filter(|w| w.alive) {
+            let fp = &self.fps[w.class as usize];
+            let p = &mut parts[w.host as usize];
+            p[PART_WORKLOAD] += fp.wl_own_kib;
+            let from = if w.vm == NONE { 0 } else { self.pl.unit_depth };
+            for pos in from..self.pl.layers.len() {
+                p[PART_LAYER0 + pos] += fp.wl_layer_kib[pos];
+            }
+            let img = self.sc.workloads[w.class as usize].image;
+            if w.vm == NONE && !images[w.host as usize].contains(&img) {
+                images[w.host as usize].push(img);
+                p[PART_IMAGE] += fp.image_kib;
+            }
+        }
+        let mut total = [0u64; N_PARTS];
+        for (h, host) in self.hosts.iter().enumerate() {
+            if host.mem.parts != parts[h] {
+                self.violation = Some(format!(
+                    "host {h}: memory parts {:?} do not match a recount {:?}",
+                    host.mem.parts, parts[h]
+                ));
+                return;
+            }
+            if host.mem.committed_kib() > self.admissible_kib {
+                self.violation = Some(format!("host {h}: committed memory over the limit"));
+                return;
+            }
+            if host.cpu_reserved_uc > self.reservable_uc {
+                self.violation = Some(format!("host {h}: CPU reservation over the ceiling"));
+                return;
+            }
+            for (t, p) in total.iter_mut().zip(&host.mem.parts) {
+                *t += p;
+            }
+        }
+        for (k, t) in total.iter().enumerate() {
+            if self.agg[A_MEM0 + k] != *t as f64 {
+                self.violation = Some(format!(
+                    "memory part {k}: fleet total {} != sum over hosts {t}",
+                    self.agg[A_MEM0 + k]
+                ));
+                return;
+            }
+        }
+    }
+
+    fn finish(self) -> RunMetrics {
+        let i = &self.integral;
+        let window = SimTime(self.sc.horizon.0 - self.warm.0).as_secs_f64();
+        let hu = i[A_HOSTS_USED];
+        let per_host = |x: f64| x / hu;
+        let kib_to_mib = 1.0 / 1024.0;
+        let reserved = self.ht.reserved_mib;
+        let mem_sum: f64 = (0..N_PARTS).map(|p| i[A_MEM0 + p]).sum::<f64>() * kib_to_mib;
+        let unused = i[A_MEM0 + PART_UNUSED] * kib_to_mib;
+        let mut mem = vec![("host_reserved".to_string(), if hu > 0.0 { reserved } else { f64::NAN })];
+        for (p, label) in PART_LABELS.iter().enumerate() {
+            mem.push((label.to_string(), per_host(i[A_MEM0 + p] * kib_to_mib)));
+        }
+        for (pos, l) in self.pl.layers.iter().enumerate() {
+            mem.push((
+                format!("layer:{}", l.name),
+                per_host(i[A_MEM0 + PART_LAYER0 + pos] * kib_to_mib),
+            ));
+        }
+        let mut cpu = vec![("useful".to_string(), per_host(i[A_CPU0 + CPU_USEFUL]))];
+        for (pos, l) in self.pl.layers.iter().enumerate() {
+            cpu.push((
+                format!("layer:{}", l.name),
+                per_host(i[A_CPU0 + CPU_LAYER0 + pos]),
+            ));
+        }
+        if let Some(hyp) = &self.ht.hypervisor {
+            cpu.push((format!("hypervisor:{}", hyp.name), per_host(i[A_CPU0 + CPU_HYP])));
+        }
+        let delivered: f64 = (0..CPU_CH).map(|k| i[A_CPU0 + k]).sum();
+        let raw_capacity = self.ht.cores * self.ht.core_speed * self.ht.smt_gain;
+        let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { f64::NAN };
+        RunMetrics {
+            arrivals: self.arrivals,
+            blocked: self.blocked,
+            blocking_probability: ratio(self.blocked, self.arrivals),
+            workloads_hosted_mean: i[A_HOSTED] / window,
+            workloads_running_mean: i[A_RUNNING] / window,
+            hosts: self.ht.count,
+            hosts_used_mean: hu / window,
+            hosts_used_peak: self.hosts_used_peak,
+            density_per_host: i[A_HOSTED] / hu,
+            vms_mean: i[A_VMS] / window,
+            mem_committed_mib_per_host: per_host(mem_sum) + reserved,
+            mem_resident_mib_per_host: per_host(mem_sum - unused) + reserved,
+            mem_per_workload_mib: mem_sum / i[A_HOSTED],
+            mem_breakdown_mib_per_host: Breakdown(mem),
+            cpu_reserved_fraction: i[A_CPU_RES] / 1e6 / (hu * self.ht.cpu_reservable()),
+            cpu_utilisation: delivered / (hu * raw_capacity),
+            cpu_breakdown_cores_per_host: Breakdown(cpu),
+            slowdown_mean: self.slowdown.mean(),
+            slowdown_p50: self.slowdown.quantile(0.50),
+            slowdown_p95: self.slowdown.quantile(0.95),
+            slowdown_p99: self.slowdown.quantile(0.99),
+            start_latency_mean_s: self.start_latency.mean(),
+            start_latency_p50_s: self.start_latency.quantile(0.50),
+            start_latency_p95_s: self.start_latency.quantile(0.95),
+            start_latency_p99_s: self.start_latency.quantile(0.99),
+            events: self.events,
+        }
+    }
+}
+
+fn exp_sample(rate: f64, rng: &mut Xoshiro256PlusPlus) -> f64 {
+    Exp::new(rate).map_or(f64::INFINITY, |d| d.sample(rng))
+}

@@ -1,0 +1,41 @@
+//! Confidence intervals: Student-t on the replication means.
+
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// Mean and half-width of the `level` confidence interval of `xs` (half-width NaN with
+/// fewer than two finite values). Non-finite values (an undefined metric in one
+/// replication) are left out.
+pub fn mean_ci(xs: &[f64], level: f64) -> (f64, f64) {
+    let v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    let n = v.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = v.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (mean, f64::NAN);
+    }
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+        .map(|d| d.inverse_cdf(0.5 + level / 2.0))
+        .unwrap_or(f64::NAN);
+    (mean, t * (var / n as f64).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t_interval_matches_table() {
+        // n = 5, sd = 1.5811 (values 1..5): t(0.975, 4) = 2.776 → h = 2.776 × 1.5811/√5.
+        let (m, h) = mean_ci(&[1.0, 2.0, 3.0, 4.0, 5.0], 0.95);
+        assert_eq!(m, 3.0);
+        assert!((h - 2.776_445 * 1.581_139 / 5f64.sqrt()).abs() < 1e-4, "{h}");
+        let (m, h) = mean_ci(&[2.0], 0.95);
+        assert_eq!(m, 2.0);
+        assert!(h.is_nan());
+        let (m, _) = mean_ci(&[1.0, f64::NAN, 3.0], 0.95);
+        assert_eq!(m, 2.0);
+    }
+}
