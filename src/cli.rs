@@ -189,17 +189,28 @@ pub fn headlines(s: &Summary) -> Vec<String> {
             .configurations
             .iter()
             .filter(|c| c.host_type == h)
-            .filter_map(|c| Some((c.placement.as_str(), s.mean(&c.placement, h, "density_per_host")?)))
+            .filter_map(|c| {
+                Some((
+                    c.placement.as_str(),
+                    s.mean(&c.placement, h, "density_per_host")?,
+                ))
+            })
             .collect();
         rows.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let Some(&(best, d)) = rows.first() else { continue };
+        let Some(&(best, d)) = rows.first() else {
+            continue;
+        };
         let others: Vec<String> = rows[1..]
             .iter()
             .map(|(p, x)| format!("{p} {:.1} ({:+.0}%)", x, (x / d - 1.0) * 100.0))
             .collect();
         lines.push(format!(
             "on {h}: {best} packs the most, {d:.1} workloads per host in use; {}",
-            if others.is_empty() { "no other placement".into() } else { others.join(", ") }
+            if others.is_empty() {
+                "no other placement".into()
+            } else {
+                others.join(", ")
+            }
         ));
     }
     lines

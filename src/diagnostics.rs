@@ -88,7 +88,10 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The valid name closest to `wrong`, if it is plausibly a typo of it.
-pub(crate) fn nearest<'a>(wrong: &str, valid: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(
+    wrong: &str,
+    valid: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let wrong_l = wrong.to_ascii_lowercase();
     valid
         .into_iter()

@@ -227,8 +227,14 @@ impl RunMetrics {
             ("hosts_used_peak".into(), f64::from(self.hosts_used_peak)),
             ("density_per_host".into(), self.density_per_host),
             ("vms_mean".into(), self.vms_mean),
-            ("mem_committed_mib_per_host".into(), self.mem_committed_mib_per_host),
-            ("mem_resident_mib_per_host".into(), self.mem_resident_mib_per_host),
+            (
+                "mem_committed_mib_per_host".into(),
+                self.mem_committed_mib_per_host,
+            ),
+            (
+                "mem_resident_mib_per_host".into(),
+                self.mem_resident_mib_per_host,
+            ),
             ("mem_per_workload_mib".into(), self.mem_per_workload_mib),
         ];
         for (k, x) in &self.mem_breakdown_mib_per_host.0 {

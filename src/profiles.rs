@@ -239,14 +239,7 @@ pub(crate) const HOST_PARAMS: &[ParamDef] = &[
         1e3,
         "speed of one core relative to the reference core of workload demands",
     ),
-    def(
-        "memory_gib",
-        "GiB",
-        1.0,
-        0.001,
-        1e7,
-        "physical memory",
-    ),
+    def("memory_gib", "GiB", 1.0, 0.001, 1e7, "physical memory"),
     def(
         "host_reserved_mib",
         "MiB",
@@ -497,7 +490,8 @@ impl ProfileSet {
             Some(p) => p.clone(),
             None => match fields.get(base_key).or_else(|| fields.get("base")) {
                 Some(toml::Value::String(b)) => {
-                    let names: Vec<&str> = self.list(kind).iter().map(|p| p.name.as_str()).collect();
+                    let names: Vec<&str> =
+                        self.list(kind).iter().map(|p| p.name.as_str()).collect();
                     let Some(base) = self.list(kind).iter().find(|p| &p.name == b) else {
                         return Err(src.error(
                             &[section, name, base_key],
@@ -519,14 +513,14 @@ impl ProfileSet {
             },
         };
         // A host table may name its profile even when the host name equals nothing built-in.
-        if let (ProfileKind::Host, Some(toml::Value::String(b))) = (kind, fields.get("profile")) {
-            if self.list(kind).iter().all(|p| &p.name != b) {
-                let names: Vec<&str> = self.list(kind).iter().map(|p| p.name.as_str()).collect();
-                return Err(src.error(
-                    &[section, name, "profile"],
-                    unknown_name("host profile", b, names),
-                ));
-            }
+        if let (ProfileKind::Host, Some(toml::Value::String(b))) = (kind, fields.get("profile"))
+            && self.list(kind).iter().all(|p| &p.name != b)
+        {
+            let names: Vec<&str> = self.list(kind).iter().map(|p| p.name.as_str()).collect();
+            return Err(src.error(
+                &[section, name, "profile"],
+                unknown_name("host profile", b, names),
+            ));
         }
         let text_keys = kind.text_keys();
         for (key, value) in fields {
@@ -543,7 +537,11 @@ impl ProfileSet {
                         if !allowed.is_empty() && !allowed.contains(&s.as_str()) {
                             return Err(src.error(
                                 &path,
-                                unknown_name(&format!("value for `{key}`"), s, allowed.iter().copied()),
+                                unknown_name(
+                                    &format!("value for `{key}`"),
+                                    s,
+                                    allowed.iter().copied(),
+                                ),
                             ));
                         }
                         if key == "description" {
@@ -606,15 +604,18 @@ fn parse_param(
                 }
             }
             let Some(v) = t.get("value").and_then(number) else {
-                return Err(src.error(path, format!("{expected}: `value` is missing or not a number")));
+                return Err(src.error(
+                    path,
+                    format!("{expected}: `value` is missing or not a number"),
+                ));
             };
-            if let Some(u) = t.get("unit").and_then(|u| u.as_str()) {
-                if u != d.unit {
-                    return Err(src.error(
-                        path,
-                        format!("`{}` is measured in `{}`, not `{u}`", d.name, d.unit),
-                    ));
-                }
+            if let Some(u) = t.get("unit").and_then(|u| u.as_str())
+                && u != d.unit
+            {
+                return Err(src.error(
+                    path,
+                    format!("`{}` is measured in `{}`, not `{u}`", d.name, d.unit),
+                ));
             }
             let source = t
                 .get("source")
@@ -686,8 +687,14 @@ mod tests {
         }
         // The calibration table's headline numbers.
         assert_eq!(set.layer("vm-kvm").unwrap().value("cpu_factor"), 1.02);
-        assert_eq!(set.layer("vm-kvm-untuned").unwrap().value("cpu_factor"), 1.17);
-        assert_eq!(set.layer("pod-kubevirt").unwrap().value("mem_fixed_mib"), 218.0);
+        assert_eq!(
+            set.layer("vm-kvm-untuned").unwrap().value("cpu_factor"),
+            1.17
+        );
+        assert_eq!(
+            set.layer("pod-kubevirt").unwrap().value("mem_fixed_mib"),
+            218.0
+        );
         assert_eq!(set.host("mainframe-lpar").unwrap().value("smt_gain"), 1.3);
         assert!(set.layer("vm-kvm").unwrap().kernel);
         assert!(!set.layer("container-runc").unwrap().kernel);
@@ -700,8 +707,15 @@ mod tests {
         let src = Source::new("s.toml", text);
         let doc: toml::Table = toml::from_str(text).unwrap();
         let t = doc["layers"]["vm-kvm"].as_table().unwrap();
-        set.apply(ProfileKind::Layer, "vm-kvm", t, &src, "layers", Tag::Scenario)
-            .unwrap();
+        set.apply(
+            ProfileKind::Layer,
+            "vm-kvm",
+            t,
+            &src,
+            "layers",
+            Tag::Scenario,
+        )
+        .unwrap();
         let p = &set.layer("vm-kvm").unwrap().params["cpu_factor"];
         assert_eq!((p.value, p.tag), (1.05, Tag::Scenario));
 
@@ -710,7 +724,14 @@ mod tests {
         let doc: toml::Table = toml::from_str(text).unwrap();
         let t = doc["layers"]["vm-kvm"].as_table().unwrap();
         let e = set
-            .apply(ProfileKind::Layer, "vm-kvm", t, &src, "layers", Tag::Scenario)
+            .apply(
+                ProfileKind::Layer,
+                "vm-kvm",
+                t,
+                &src,
+                "layers",
+                Tag::Scenario,
+            )
             .unwrap_err();
         assert_eq!(e.line_col, Some((2, 1)));
         assert!(e.message.contains("out of range"), "{}", e.message);
@@ -724,9 +745,20 @@ mod tests {
         let doc: toml::Table = toml::from_str(text).unwrap();
         let t = doc["layers"]["vm-kvm"].as_table().unwrap();
         let e = set
-            .apply(ProfileKind::Layer, "vm-kvm", t, &src, "layers", Tag::Scenario)
+            .apply(
+                ProfileKind::Layer,
+                "vm-kvm",
+                t,
+                &src,
+                "layers",
+                Tag::Scenario,
+            )
             .unwrap_err();
         assert_eq!(e.line_col, Some((3, 1)));
-        assert!(e.message.contains("did you mean `cpu_factor`"), "{}", e.message);
+        assert!(
+            e.message.contains("did you mean `cpu_factor`"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -47,6 +47,14 @@ use crate::profiles::{ProfileKind, ProfileSet, Source, Tag};
 /// The scenario `capsim run` uses when no file is given (also `scenarios/default.toml`).
 pub const DEFAULT_SCENARIO: &str = include_str!("../scenarios/default.toml");
 
+/// Input limits: far beyond any real fleet, low enough that integer accounting (KiB, µcores)
+/// cannot overflow and a typo cannot ask for an endless run.
+const MAX_MIB: f64 = 1e9;
+const MAX_STATIC: u64 = 10_000_000;
+const MAX_ARRIVALS: f64 = 1e9;
+const MAX_HOSTS: i64 = 1_000_000;
+const MAX_SLOTS: u32 = 10_000;
+
 /// A map that keeps the document's order (placements print in the order written).
 #[derive(Debug, Clone)]
 pub(crate) struct OrderedMap<T>(pub Vec<(String, T)>);
@@ -179,7 +187,7 @@ fn improve_serde_message(msg: &str) -> String {
         return msg.to_string();
     };
     let wrong = &rest[..end];
-    let expected: Vec<&str> = rest[end..].split('`').skip(1).step_by(2).collect();
+    let expected: Vec<&str> = rest[end + 1..].split('`').skip(1).step_by(2).collect();
     match nearest(wrong, expected.iter().copied()) {
         Some(n) => format!(
             "unknown key `{wrong}`; did you mean `{n}`? (valid: {})",
@@ -207,7 +215,11 @@ impl Scenario {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "scenario".into());
-        Ok(Scenario::from_toml(&path.display().to_string(), &stem, &text)?)
+        Ok(Scenario::from_toml(
+            &path.display().to_string(),
+            &stem,
+            &text,
+        )?)
     }
 
     /// The embedded default scenario.
@@ -250,7 +262,10 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
     let horizon_s = f.horizon_s.unwrap_or(86_400.0);
     let warmup_s = f.warmup_s.unwrap_or(0.0);
     if !(horizon_s.is_finite() && horizon_s > 0.0) {
-        return Err(err(&["horizon_s"], format!("horizon_s = {horizon_s} must be > 0 seconds")));
+        return Err(err(
+            &["horizon_s"],
+            format!("horizon_s = {horizon_s} must be > 0 seconds"),
+        ));
     }
     if !(warmup_s.is_finite() && (0.0..horizon_s).contains(&warmup_s)) {
         return Err(err(
@@ -262,10 +277,21 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
     // Profiles: built-ins, then the scenario's layer and host tables on top.
     let mut profiles = ProfileSet::builtin()?;
     for (name, table) in &f.layers.0 {
-        profiles.apply(ProfileKind::Layer, name, table, &src, "layers", Tag::Scenario)?;
+        profiles.apply(
+            ProfileKind::Layer,
+            name,
+            table,
+            &src,
+            "layers",
+            Tag::Scenario,
+        )?;
     }
     if f.hosts.0.is_empty() {
-        return Err(err(&[], "the scenario defines no hosts: add a [hosts.NAME] table with `profile` and `count`".into()));
+        return Err(err(
+            &[],
+            "the scenario defines no hosts: add a [hosts.NAME] table with `profile` and `count`"
+                .into(),
+        ));
     }
     let mut host_types = vec![];
     for (name, table) in &f.hosts.0 {
@@ -282,11 +308,11 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
         profiles.apply(ProfileKind::Host, name, table, &src, "hosts", Tag::Scenario)?;
         let count = match table.get("count") {
             None => 1,
-            Some(toml::Value::Integer(n)) if *n >= 1 && *n <= u32::MAX as i64 => *n as u32,
+            Some(toml::Value::Integer(n)) if *n >= 1 && *n <= MAX_HOSTS => *n as u32,
             Some(v) => {
                 return Err(err(
                     &["hosts", name, "count"],
-                    format!("`count` must be a whole number >= 1, got {v}"),
+                    format!("`count` must be a whole number from 1 to {MAX_HOSTS}, got {v}"),
                 ));
             }
         };
@@ -337,7 +363,10 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
 
     // Workloads.
     if f.workloads.0.is_empty() {
-        return Err(err(&[], "the scenario defines no workloads: add a [workloads.NAME] table".into()));
+        return Err(err(
+            &[],
+            "the scenario defines no workloads: add a [workloads.NAME] table".into(),
+        ));
     }
     let mut images: Vec<String> = vec![];
     let mut workloads = vec![];
@@ -347,49 +376,86 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
             (Some(_), Some(_)) => {
                 return Err(err(
                     &at("count"),
-                    format!("workload `{name}`: give either `count` or `arrival_rate_per_s`, not both"),
+                    format!(
+                        "workload `{name}`: give either `count` or `arrival_rate_per_s`, not both"
+                    ),
                 ));
             }
             (None, None) => {
                 return Err(err(
                     &["workloads", name],
-                    format!("workload `{name}` needs `count` (static instances) or `arrival_rate_per_s` (Poisson arrivals)"),
+                    format!(
+                        "workload `{name}` needs `count` (static instances) or `arrival_rate_per_s` (Poisson arrivals)"
+                    ),
                 ));
             }
             (Some(0), _) => return Err(err(&at("count"), "`count` must be >= 1".into())),
             (Some(n), None) => Arrivals::Static { count: n },
             (None, Some(r)) if !(r.is_finite() && r > 0.0) => {
-                return Err(err(&at("arrival_rate_per_s"), format!("arrival_rate_per_s = {r} must be > 0")));
+                return Err(err(
+                    &at("arrival_rate_per_s"),
+                    format!("arrival_rate_per_s = {r} must be > 0"),
+                ));
             }
             (None, Some(r)) => Arrivals::Poisson { rate_per_s: r },
         };
         if matches!(arrivals, Arrivals::Poisson { .. }) && w.lifetime_s.is_none() {
             return Err(err(
                 &["workloads", name],
-                format!("workload `{name}` has arrivals but no `lifetime_s`: instances would never leave"),
+                format!(
+                    "workload `{name}` has arrivals but no `lifetime_s`: instances would never leave"
+                ),
             ));
         }
         for (k, v) in [
             ("private_mib", w.private_mib),
             ("image_mib", w.image_mib),
             ("zero_mib", w.zero_mib),
-            ("io_fraction", w.io_fraction),
         ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(err(&at(k), format!("`{k}` = {v} must be >= 0")));
+            if !(v.is_finite() && (0.0..=MAX_MIB).contains(&v)) {
+                return Err(err(
+                    &at(k),
+                    format!("`{k}` = {v} must be within 0 ..= {MAX_MIB} MiB"),
+                ));
             }
         }
-        for (k, v) in [("volatile_fraction", w.volatile_fraction), ("io_fraction", w.io_fraction)] {
+        match arrivals {
+            Arrivals::Static { count } if count > MAX_STATIC => {
+                return Err(err(
+                    &at("count"),
+                    format!(
+                        "`count` = {count} is above the supported {MAX_STATIC} instances per class"
+                    ),
+                ));
+            }
+            Arrivals::Poisson { rate_per_s } if rate_per_s * horizon_s > MAX_ARRIVALS => {
+                return Err(err(
+                    &at("arrival_rate_per_s"),
+                    format!(
+                        "arrival_rate_per_s = {rate_per_s} over horizon_s = {horizon_s} means {:.3e} arrivals; at most {MAX_ARRIVALS:e} per class are supported",
+                        rate_per_s * horizon_s
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        for (k, v) in [
+            ("volatile_fraction", w.volatile_fraction),
+            ("io_fraction", w.io_fraction),
+        ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(err(&at(k), format!("`{k}` = {v} must be within [0, 1]")));
             }
         }
         let cpu_request = w.cpu_request.unwrap_or(w.cpu_cores.mean());
-        if !(cpu_request.is_finite() && cpu_request > 0.0) {
-            return Err(err(&at("cpu_request"), format!("cpu_request = {cpu_request} must be > 0 cores")));
+        if !(cpu_request.is_finite() && cpu_request > 0.0 && cpu_request <= 1e6) {
+            return Err(err(
+                &at("cpu_request"),
+                format!("cpu_request = {cpu_request} must be > 0 cores"),
+            ));
         }
         let vcpus = w.vcpus.unwrap_or(cpu_request.ceil().max(1.0));
-        if !(vcpus.is_finite() && vcpus > 0.0) {
+        if !(vcpus.is_finite() && vcpus > 0.0 && vcpus <= 1e4) {
             return Err(err(&at("vcpus"), format!("vcpus = {vcpus} must be > 0")));
         }
         let weight = w.weight.unwrap_or(1.0);
@@ -398,7 +464,10 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
         }
         let (tenants, tenant_prefix) = match (&w.tenant, w.tenants) {
             (Some(_), Some(_)) => {
-                return Err(err(&at("tenants"), "give either `tenant` or `tenants`, not both".into()));
+                return Err(err(
+                    &at("tenants"),
+                    "give either `tenant` or `tenants`, not both".into(),
+                ));
             }
             (Some(t), None) => (1, t.clone()),
             (None, Some(0)) => return Err(err(&at("tenants"), "`tenants` must be >= 1".into())),
@@ -435,16 +504,29 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
 
     // Placements.
     if f.placements.0.is_empty() {
-        return Err(err(&[], "the scenario defines no placements: add a [placements.NAME] table with `layers`".into()));
+        return Err(err(
+            &[],
+            "the scenario defines no placements: add a [placements.NAME] table with `layers`"
+                .into(),
+        ));
     }
     let mut placements = vec![];
     for (name, p) in &f.placements.0 {
         let at = |k: &'static str| vec!["placements", name.as_str(), k];
         if p.layers.is_empty() {
-            return Err(err(&at("layers"), format!("placement `{name}` has no layers")));
+            return Err(err(
+                &at("layers"),
+                format!("placement `{name}` has no layers"),
+            ));
         }
         if p.layers.len() > MAX_LAYERS {
-            return Err(err(&at("layers"), format!("placement `{name}` has {} layers; at most {MAX_LAYERS}", p.layers.len())));
+            return Err(err(
+                &at("layers"),
+                format!(
+                    "placement `{name}` has {} layers; at most {MAX_LAYERS}",
+                    p.layers.len()
+                ),
+            ));
         }
         let mut layers = vec![];
         for (i, l) in p.layers.iter().enumerate() {
@@ -460,7 +542,9 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
             if layer.kind == LayerKind::Lpar {
                 return Err(err(
                     &at("layers"),
-                    format!("layer `{l}` is an LPAR: it belongs under a host type as `hypervisor = \"{l}\"`, not in a placement"),
+                    format!(
+                        "layer `{l}` is an LPAR: it belongs under a host type as `hypervisor = \"{l}\"`, not in a placement"
+                    ),
                 ));
             }
             layers.push(layer);
@@ -469,18 +553,36 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
         let packs = unit_depth > 0 && unit_depth < layers.len();
         if !packs && (p.containers_per_vm.is_some() || p.vm_per.is_some()) {
             return Err(err(
-                &at(if p.vm_per.is_some() { "vm_per" } else { "containers_per_vm" }),
-                format!("placement `{name}`: `containers_per_vm` / `vm_per` need layers inside a VM (e.g. [\"vm-kvm\", \"container-runc\"])"),
+                &at(if p.vm_per.is_some() {
+                    "vm_per"
+                } else {
+                    "containers_per_vm"
+                }),
+                format!(
+                    "placement `{name}`: `containers_per_vm` / `vm_per` need layers inside a VM (e.g. [\"vm-kvm\", \"container-runc\"])"
+                ),
             ));
         }
-        let slots = if packs { p.containers_per_vm.unwrap_or(8) } else { 1 };
-        if slots == 0 {
-            return Err(err(&at("containers_per_vm"), "`containers_per_vm` must be >= 1".into()));
+        let slots = if packs {
+            p.containers_per_vm.unwrap_or(8)
+        } else {
+            1
+        };
+        if !(1..=MAX_SLOTS).contains(&slots) {
+            return Err(err(
+                &at("containers_per_vm"),
+                format!("`containers_per_vm` must be from 1 to {MAX_SLOTS}"),
+            ));
         }
         let vm_per = match p.vm_per.as_deref() {
             None | Some("shared") => VmPer::Shared,
             Some("tenant") => VmPer::Tenant,
-            Some(o) => return Err(err(&at("vm_per"), unknown_name("value for `vm_per`", o, ["tenant", "shared"]))),
+            Some(o) => {
+                return Err(err(
+                    &at("vm_per"),
+                    unknown_name("value for `vm_per`", o, ["tenant", "shared"]),
+                ));
+            }
         };
         let policy = match p.policy.as_deref() {
             None => Policy::FirstFit,
@@ -497,7 +599,11 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
                         None => {
                             return Err(err(
                                 &at("hosts"),
-                                unknown_name("host type", h, host_types.iter().map(|t| t.name.as_str())),
+                                unknown_name(
+                                    "host type",
+                                    h,
+                                    host_types.iter().map(|t| t.name.as_str()),
+                                ),
                             ));
                         }
                     }
@@ -506,7 +612,10 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
             }
         };
         if host_idx.is_empty() {
-            return Err(err(&at("hosts"), format!("placement `{name}` runs on no host type")));
+            return Err(err(
+                &at("hosts"),
+                format!("placement `{name}` runs on no host type"),
+            ));
         }
         placements.push(Placement {
             name: name.clone(),
@@ -547,7 +656,12 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
                         &["workloads", &wc.name],
                         format!(
                             "{what} under placement `{}` commits {mem_mib:.0} MiB, more than host type `{}` admits ({:.0} MiB = {} × {:.0} MiB − {:.0} MiB reserved)",
-                            pl.name, ht.name, ht.memory_admissible_mib(), ht.memory_overcommit, ht.memory_mib, ht.reserved_mib
+                            pl.name,
+                            ht.name,
+                            ht.memory_admissible_mib(),
+                            ht.memory_overcommit,
+                            ht.memory_mib,
+                            ht.reserved_mib
                         ),
                     ));
                 }
@@ -556,7 +670,11 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
                         &["workloads", &wc.name],
                         format!(
                             "{what} under placement `{}` reserves {cpu:.2} cores, more than host type `{}` allows ({:.2} = ceiling {} × capacity {:.2})",
-                            pl.name, ht.name, ht.cpu_reservable(), ht.cpu_ceiling, ht.cpu_capacity()
+                            pl.name,
+                            ht.name,
+                            ht.cpu_reservable(),
+                            ht.cpu_ceiling,
+                            ht.cpu_capacity()
                         ),
                     ));
                 }

@@ -180,7 +180,11 @@ impl<'a> World<'a> {
         let mut n_keys = 0u32;
         for c in &sc.workloads {
             key_base.push(n_keys);
-            n_keys += if pl.vm_per == VmPer::Tenant { c.tenants } else { 1 };
+            n_keys += if pl.vm_per == VmPer::Tenant {
+                c.tenants
+            } else {
+                1
+            };
         }
         let class_rng = (0..sc.workloads.len())
             .map(|c| {
@@ -194,8 +198,8 @@ impl<'a> World<'a> {
             .collect();
         let start_stream = (1u64 << 40) | ((cfg.placement as u64) << 20) | cfg.host_type as u64;
         let mut inner_factor = [1.0; MAX_LAYERS];
-        for k in 0..pl.layers.len() {
-            inner_factor[k] = pl.layers[k + 1..].iter().map(|l| l.cpu_factor).product();
+        for (k, f) in inner_factor.iter_mut().enumerate().take(pl.layers.len()) {
+            *f = pl.layers[k + 1..].iter().map(|l| l.cpu_factor).product();
         }
         World {
             sc,
@@ -251,10 +255,8 @@ impl<'a> World<'a> {
                 }
                 Arrivals::Poisson { rate_per_s } => {
                     let gap = exp_sample(rate_per_s, &mut self.class_rng[c]);
-                    self.q.schedule_at(
-                        SimTime::from_secs_f64(gap),
-                        Ev::Arrival { class: c as u32 },
-                    );
+                    self.q
+                        .schedule_at(SimTime::from_secs_f64(gap), Ev::Arrival { class: c as u32 });
                 }
             }
         }
@@ -350,10 +352,8 @@ impl<'a> World<'a> {
         let rng = &mut self.class_rng[c];
         if let Arrivals::Poisson { rate_per_s } = class.arrivals {
             let gap = exp_sample(rate_per_s, rng);
-            self.q.schedule_in(
-                SimTime::from_secs_f64(gap),
-                Ev::Arrival { class: c as u32 },
-            );
+            self.q
+                .schedule_in(SimTime::from_secs_f64(gap), Ev::Arrival { class: c as u32 });
         }
         let lifetime = class.lifetime_s.map(|d| d.sample(rng));
         let demand = class.cpu_cores.sample(rng);
@@ -401,10 +401,7 @@ impl<'a> World<'a> {
         let generation = self.wls[id as usize].generation;
         self.q.schedule_in(
             SimTime::from_secs_f64(delay),
-            Ev::Started {
-                wl: id,
-                generation,
-            },
+            Ev::Started { wl: id, generation },
         );
     }
 
@@ -430,7 +427,12 @@ impl<'a> World<'a> {
             let delay = self.sample_starts(0, pl.layers.len(), others);
             return Some((h, NONE, delay));
         }
-        let key = self.key_base[c] + if pl.vm_per == VmPer::Tenant { tenant } else { 0 };
+        let key = self.key_base[c]
+            + if pl.vm_per == VmPer::Tenant {
+                tenant
+            } else {
+                0
+            };
         let vm = match self.pick_open_vm(key as usize) {
             Some(vm) => vm,
             None => {
@@ -682,7 +684,8 @@ impl<'a> World<'a> {
         self.recompute_cpu(h);
         // A static fleet with a lifetime is a fleet with churn: the instance is redeployed.
         if matches!(self.sc.workloads[c].arrivals, Arrivals::Static { .. }) {
-            self.q.schedule_in(SimTime::ZERO, Ev::Arrival { class: c as u32 });
+            self.q
+                .schedule_in(SimTime::ZERO, Ev::Arrival { class: c as u32 });
         }
     }
 
@@ -821,7 +824,10 @@ impl<'a> World<'a> {
         let reserved = self.ht.reserved_mib;
         let mem_sum: f64 = (0..N_PARTS).map(|p| i[A_MEM0 + p]).sum::<f64>() * kib_to_mib;
         let unused = i[A_MEM0 + PART_UNUSED] * kib_to_mib;
-        let mut mem = vec![("host_reserved".to_string(), if hu > 0.0 { reserved } else { f64::NAN })];
+        let mut mem = vec![(
+            "host_reserved".to_string(),
+            if hu > 0.0 { reserved } else { f64::NAN },
+        )];
         for (p, label) in PART_LABELS.iter().enumerate() {
             mem.push((label.to_string(), per_host(i[A_MEM0 + p] * kib_to_mib)));
         }
@@ -839,7 +845,10 @@ impl<'a> World<'a> {
             ));
         }
         if let Some(hyp) = &self.ht.hypervisor {
-            cpu.push((format!("hypervisor:{}", hyp.name), per_host(i[A_CPU0 + CPU_HYP])));
+            cpu.push((
+                format!("hypervisor:{}", hyp.name),
+                per_host(i[A_CPU0 + CPU_HYP]),
+            ));
         }
         let delivered: f64 = (0..CPU_CH).map(|k| i[A_CPU0 + k]).sum();
         let raw_capacity = self.ht.cores * self.ht.core_speed * self.ht.smt_gain;

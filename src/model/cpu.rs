@@ -7,7 +7,13 @@
 
 /// Splits `avail` cores among `demands` by `weights` (max-min fair). Writes allocations to
 /// `out`; `order` is caller-owned scratch so the hot path does not allocate.
-pub fn water_fill(avail: f64, demands: &[f64], weights: &[f64], out: &mut [f64], order: &mut Vec<u32>) {
+pub fn water_fill(
+    avail: f64,
+    demands: &[f64],
+    weights: &[f64],
+    out: &mut [f64],
+    order: &mut Vec<u32>,
+) {
     debug_assert_eq!(demands.len(), weights.len());
     debug_assert_eq!(demands.len(), out.len());
     let total: f64 = demands.iter().sum();
@@ -60,7 +66,13 @@ mod tests {
     fn max_min_fair_by_weight() {
         let mut out = [0.0; 3];
         // 6 cores: the small demand (1) is met; 5 left split 2:1 by weight between the others.
-        water_fill(6.0, &[1.0, 10.0, 10.0], &[1.0, 2.0, 1.0], &mut out, &mut vec![]);
+        water_fill(
+            6.0,
+            &[1.0, 10.0, 10.0],
+            &[1.0, 2.0, 1.0],
+            &mut out,
+            &mut vec![],
+        );
         assert!((out[0] - 1.0).abs() < 1e-12);
         assert!((out[1] - 10.0 / 3.0).abs() < 1e-12);
         assert!((out[2] - 5.0 / 3.0).abs() < 1e-12);

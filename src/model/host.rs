@@ -32,7 +32,12 @@ pub struct HostType {
 }
 
 impl HostType {
-    pub fn from_profile(name: &str, count: u32, p: &Profile, hypervisor: Option<Layer>) -> HostType {
+    pub fn from_profile(
+        name: &str,
+        count: u32,
+        p: &Profile,
+        hypervisor: Option<Layer>,
+    ) -> HostType {
         HostType {
             name: name.to_string(),
             family: match p.text("family") {

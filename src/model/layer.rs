@@ -143,7 +143,9 @@ mod tests {
         let set = ProfileSet::builtin().unwrap();
         let vm = Layer::from_profile(set.layer("vm-kvm").unwrap());
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
-        let mut xs: Vec<f64> = (0..20_000).map(|_| vm.sample_start_s(&mut rng, 0)).collect();
+        let mut xs: Vec<f64> = (0..20_000)
+            .map(|_| vm.sample_start_s(&mut rng, 0))
+            .collect();
         xs.sort_by(f64::total_cmp);
         let med = xs[xs.len() / 2];
         let p95 = xs[xs.len() * 95 / 100];

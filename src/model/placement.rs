@@ -154,7 +154,11 @@ impl Placement {
         }
         fp.slots = self.slots;
         let unit = &self.layers[..self.unit_depth];
-        let guest_os: f64 = unit.iter().filter(|l| l.kernel).map(|l| l.guest_os_mib).sum();
+        let guest_os: f64 = unit
+            .iter()
+            .filter(|l| l.kernel)
+            .map(|l| l.guest_os_mib)
+            .sum();
         fp.guest_os_kib = mib_to_kib(guest_os);
         fp.guest_ram_kib = fp.guest_os_kib + fp.image_kib + u64::from(self.slots) * fp.slot_kib();
         fp.vm_vcpus = (f64::from(self.slots) * vcpus).ceil().max(1.0);

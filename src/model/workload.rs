@@ -14,11 +14,21 @@ use serde::{Deserialize, Deserializer, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(tag = "dist", rename_all = "lowercase")]
 pub enum Dist {
-    Constant { value: f64 },
-    Exponential { mean: f64 },
+    Constant {
+        value: f64,
+    },
+    Exponential {
+        mean: f64,
+    },
     /// Parameterised by its mean and coefficient of variation (what planners know).
-    Lognormal { mean: f64, cv: f64 },
-    Uniform { min: f64, max: f64 },
+    Lognormal {
+        mean: f64,
+        cv: f64,
+    },
+    Uniform {
+        min: f64,
+        max: f64,
+    },
 }
 
 impl Dist {
@@ -41,9 +51,9 @@ impl Dist {
             Dist::Lognormal { mean, cv } if !(ok(mean) && mean > 0.0 && ok(cv)) => Err(format!(
                 "mean = {mean} must be > 0 and cv = {cv} must be >= 0"
             )),
-            Dist::Uniform { min, max } if !(ok(min) && ok(max) && min <= max) => {
-                Err(format!("need 0 <= min <= max, got min = {min}, max = {max}"))
-            }
+            Dist::Uniform { min, max } if !(ok(min) && ok(max) && min <= max) => Err(format!(
+                "need 0 <= min <= max, got min = {min}, max = {max}"
+            )),
             _ => Ok(()),
         }
     }
@@ -146,8 +156,12 @@ impl<'de> Deserialize<'de> for Dist {
                     }
                 }
                 let dist = match kind.as_str() {
-                    "constant" => Dist::Constant { value: need(value, "value", &kind)? },
-                    "exponential" => Dist::Exponential { mean: need(mean, "mean", &kind)? },
+                    "constant" => Dist::Constant {
+                        value: need(value, "value", &kind)?,
+                    },
+                    "exponential" => Dist::Exponential {
+                        mean: need(mean, "mean", &kind)?,
+                    },
                     "lognormal" => Dist::Lognormal {
                         mean: need(mean, "mean", &kind)?,
                         cv: need(cv, "cv", &kind)?,
@@ -244,7 +258,9 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.to_string().contains("must be > 0"), "{e}");
-        let e = toml::from_str::<W>("d = { dist = \"uniform\", min = 1 }").err().unwrap();
+        let e = toml::from_str::<W>("d = { dist = \"uniform\", min = 1 }")
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("needs `max`"), "{e}");
     }
 }

@@ -20,7 +20,8 @@ pub fn write_atomically(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> R
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    fs::create_dir_all(&parent).map_err(|e| Error::io(&format!("create {}", parent.display()), e))?;
+    fs::create_dir_all(&parent)
+        .map_err(|e| Error::io(&format!("create {}", parent.display()), e))?;
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -36,7 +37,8 @@ pub fn write_atomically(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> R
     }
     let had_old = dir.exists();
     if had_old {
-        fs::rename(dir, &old).map_err(|e| Error::io(&format!("move aside {}", dir.display()), e))?;
+        fs::rename(dir, &old)
+            .map_err(|e| Error::io(&format!("move aside {}", dir.display()), e))?;
     }
     if let Err(e) = fs::rename(&tmp, dir) {
         if had_old {

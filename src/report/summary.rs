@@ -43,7 +43,10 @@ pub struct Summary {
     pub configurations: Vec<ConfigSummary>,
 }
 
-fn ser_configs<S: serde::Serializer>(v: &[ConfigSummary], s: S) -> std::result::Result<S::Ok, S::Error> {
+fn ser_configs<S: serde::Serializer>(
+    v: &[ConfigSummary],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
     use serde::ser::{SerializeMap, SerializeSeq};
     struct Metrics<'a>(&'a [(String, Estimate)]);
     impl Serialize for Metrics<'_> {

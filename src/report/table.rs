@@ -38,7 +38,10 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
         }
         out.push('\n');
     };
-    line(&header.iter().map(|s| s.to_string()).collect::<Vec<_>>(), &mut out);
+    line(
+        &header.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        &mut out,
+    );
     let rule: Vec<String> = width.iter().map(|w| "-".repeat(*w)).collect();
     line(&rule, &mut out);
     for r in rows {
@@ -56,7 +59,11 @@ fn fmt(v: Option<f64>, digits: usize) -> String {
 
 /// "38.2 ±1.1" when a half-width exists.
 fn fmt_ci(s: &Summary, i: usize, metric: &str, digits: usize, scale: f64) -> String {
-    let Some((_, e)) = s.configurations[i].metrics.iter().find(|(k, _)| k == metric) else {
+    let Some((_, e)) = s.configurations[i]
+        .metrics
+        .iter()
+        .find(|(k, _)| k == metric)
+    else {
         return "-".into();
     };
     match (e.mean, e.half_width) {
@@ -83,7 +90,12 @@ pub fn comparison(s: &Summary) -> String {
     ];
     let mut rows = vec![];
     for (i, c) in s.configurations.iter().enumerate() {
-        let m = |k: &str| c.metrics.iter().find(|(n, _)| n == k).and_then(|(_, e)| e.mean);
+        let m = |k: &str| {
+            c.metrics
+                .iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, e)| e.mean)
+        };
         let overhead: f64 = c
             .metrics
             .iter()
@@ -135,10 +147,10 @@ pub fn explain_rows(sc: &Scenario) -> Vec<Vec<String>> {
         if let Some(p) = sc.profiles.host(&ht.name) {
             add_profile(format!("host {}", ht.name), p);
         }
-        if let Some(hyp) = &ht.hypervisor {
-            if let Some(p) = sc.profiles.layer(&hyp.name) {
-                add_profile(format!("hypervisor {}", hyp.name), p);
-            }
+        if let Some(hyp) = &ht.hypervisor
+            && let Some(p) = sc.profiles.layer(&hyp.name)
+        {
+            add_profile(format!("hypervisor {}", hyp.name), p);
         }
     }
     let mut seen: Vec<&str> = vec![];
@@ -165,7 +177,9 @@ pub fn explain_rows(sc: &Scenario) -> Vec<Vec<String>> {
             ])
         };
         match w.arrivals {
-            crate::model::workload::Arrivals::Static { count } => r("count", count.to_string(), "instances"),
+            crate::model::workload::Arrivals::Static { count } => {
+                r("count", count.to_string(), "instances")
+            }
             crate::model::workload::Arrivals::Poisson { rate_per_s } => {
                 r("arrival_rate_per_s", rate_per_s.to_string(), "1/s")
             }
@@ -178,7 +192,11 @@ pub fn explain_rows(sc: &Scenario) -> Vec<Vec<String>> {
         r("private_mib", w.private_mib.to_string(), "MiB");
         r("image_mib", w.image_mib.to_string(), "MiB");
         r("zero_mib", w.zero_mib.to_string(), "MiB");
-        r("volatile_fraction", w.volatile_fraction.to_string(), "fraction");
+        r(
+            "volatile_fraction",
+            w.volatile_fraction.to_string(),
+            "fraction",
+        );
         r("cpu_cores", w.cpu_cores.to_string(), "cores");
         r("cpu_request", w.cpu_request.to_string(), "cores");
         r("vcpus", w.vcpus.to_string(), "vCPUs");
@@ -203,7 +221,11 @@ pub fn explain(sc: &Scenario) -> String {
     out.push_str("\nplacements (layers host → workload):\n");
     for pl in &sc.placements {
         let layers: Vec<&str> = pl.layers.iter().map(|l| l.name.as_str()).collect();
-        let hosts: Vec<&str> = pl.host_types.iter().map(|&h| sc.host_types[h].name.as_str()).collect();
+        let hosts: Vec<&str> = pl
+            .host_types
+            .iter()
+            .map(|&h| sc.host_types[h].name.as_str())
+            .collect();
         let packing = if pl.has_unit() && pl.unit_depth < pl.layers.len() {
             format!(", {} per VM, VMs per {:?}", pl.slots, pl.vm_per).to_lowercase()
         } else {
@@ -220,7 +242,10 @@ pub fn explain(sc: &Scenario) -> String {
     }
     out.push('\n');
     out.push_str(&render(&EXPLAIN_HEADER, &explain_rows(sc)));
-    let assumed = explain_rows(sc).iter().filter(|r| r[4] == "assumed").count();
+    let assumed = explain_rows(sc)
+        .iter()
+        .filter(|r| r[4] == "assumed")
+        .count();
     out.push_str(&format!(
         "\n{assumed} parameters are tagged `assumed` (no source found): override them in the scenario when you have measurements.\n"
     ));
@@ -230,7 +255,15 @@ pub fn explain(sc: &Scenario) -> String {
 /// `capsim profiles`: every built-in profile with its headline numbers.
 pub fn profiles(set: &ProfileSet) -> String {
     let mut out = String::from("layers:\n");
-    let header = ["layer", "kind", "kernel", "cpu x", "MiB fixed", "start p50 s", "description"];
+    let header = [
+        "layer",
+        "kind",
+        "kernel",
+        "cpu x",
+        "MiB fixed",
+        "start p50 s",
+        "description",
+    ];
     let rows: Vec<Vec<String>> = set
         .layers
         .iter()
@@ -238,7 +271,11 @@ pub fn profiles(set: &ProfileSet) -> String {
             vec![
                 p.name.clone(),
                 p.text("kind").unwrap_or("-").to_string(),
-                if p.kernel { "new".into() } else { "shared".into() },
+                if p.kernel {
+                    "new".into()
+                } else {
+                    "shared".into()
+                },
                 format!("{}", p.value("cpu_factor")),
                 format!("{}", p.value("mem_fixed_mib")),
                 format!("{}", p.value("start_median_s")),
@@ -248,7 +285,16 @@ pub fn profiles(set: &ProfileSet) -> String {
         .collect();
     out.push_str(&render(&header, &rows));
     out.push_str("\nhost types:\n");
-    let header = ["host", "family", "cores", "SMT gain", "GiB", "ceiling", "hypervisor", "description"];
+    let header = [
+        "host",
+        "family",
+        "cores",
+        "SMT gain",
+        "GiB",
+        "ceiling",
+        "hypervisor",
+        "description",
+    ];
     let rows: Vec<Vec<String>> = set
         .hosts
         .iter()
@@ -270,7 +316,9 @@ pub fn profiles(set: &ProfileSet) -> String {
         ("layer", crate::profiles::LAYER_PARAMS),
         ("host", crate::profiles::HOST_PARAMS),
     ] {
-        out.push_str(&format!("\n{what} fields (override any of them in a scenario):\n"));
+        out.push_str(&format!(
+            "\n{what} fields (override any of them in a scenario):\n"
+        ));
         let rows: Vec<Vec<String>> = defs
             .iter()
             .map(|d| {

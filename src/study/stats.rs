@@ -31,7 +31,10 @@ mod tests {
         // n = 5, sd = 1.5811 (values 1..5): t(0.975, 4) = 2.776 → h = 2.776 × 1.5811/√5.
         let (m, h) = mean_ci(&[1.0, 2.0, 3.0, 4.0, 5.0], 0.95);
         assert_eq!(m, 3.0);
-        assert!((h - 2.776_445 * 1.581_139 / 5f64.sqrt()).abs() < 1e-4, "{h}");
+        assert!(
+            (h - 2.776_445 * 1.581_139 / 5f64.sqrt()).abs() < 1e-4,
+            "{h}"
+        );
         let (m, h) = mean_ci(&[2.0], 0.95);
         assert_eq!(m, 2.0);
         assert!(h.is_nan());

@@ -1,0 +1,23 @@
+//! Integration tests: one binary, one module per concern.
+
+mod cli;
+mod conservation;
+mod determinism;
+mod erlang;
+mod memory;
+mod mutation;
+
+use capsim::scenario::{Config, Scenario};
+
+pub fn scenario(toml: &str) -> Scenario {
+    Scenario::from_toml("test.toml", "test", toml).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn config(sc: &Scenario, placement: &str, host: &str) -> Config {
+    *sc.configs()
+        .iter()
+        .find(|c| {
+            sc.placements[c.placement].name == placement && sc.host_types[c.host_type].name == host
+        })
+        .expect("configuration exists")
+}
