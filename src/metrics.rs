@@ -208,8 +208,33 @@ pub struct RunMetrics {
     pub start_latency_p95_s: f64,
     #[serde(serialize_with = "ser_f64")]
     pub start_latency_p99_s: f64,
+    /// 1 when every objective of the scenario's `[slo]` held in this replication, 0 when
+    /// one did not, NaN when the scenario sets none (its mean is the fraction of
+    /// replications meeting the SLO).
+    #[serde(serialize_with = "ser_f64")]
+    pub slo_met: f64,
     /// Events the engine processed (a cost measure, not a result).
     pub events: u64,
+    /// The sketches behind the quantiles, kept so replications can be merged into one
+    /// distribution (the report's CDFs).
+    #[serde(skip)]
+    pub start_latency_sketch: QuantileSketch,
+    #[serde(skip)]
+    pub slowdown_sketch: QuantileSketch,
+}
+
+/// Quantile levels at which distributions are written to `summary.json`.
+pub const CDF_LEVELS: [f64; 23] = [
+    0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95,
+    0.97, 0.98, 0.99, 0.995, 0.999, 1.0,
+];
+
+/// `[q, value]` pairs of a sketch at [`CDF_LEVELS`] (empty when the sketch is).
+pub fn cdf_points(s: &QuantileSketch) -> Vec<[f64; 2]> {
+    if s.weight() <= 0.0 {
+        return vec![];
+    }
+    CDF_LEVELS.iter().map(|&q| [q, s.quantile(q)]).collect()
 }
 
 impl RunMetrics {
@@ -254,6 +279,7 @@ impl RunMetrics {
             ("start_latency_p50_s".into(), self.start_latency_p50_s),
             ("start_latency_p95_s".into(), self.start_latency_p95_s),
             ("start_latency_p99_s".into(), self.start_latency_p99_s),
+            ("slo_met".into(), self.slo_met),
             ("events".into(), self.events as f64),
         ]);
         v

@@ -41,6 +41,7 @@ use crate::engine::SimTime;
 use crate::model::host::HostType;
 use crate::model::layer::{Layer, LayerKind};
 use crate::model::placement::{MAX_LAYERS, Placement, Policy, VmPer};
+use crate::model::slo::Slo;
 use crate::model::workload::{Arrivals, Dist, WorkloadClass};
 use crate::profiles::{ProfileKind, ProfileSet, Source, Tag};
 
@@ -103,6 +104,8 @@ pub(crate) struct ScenarioFile {
     pub placements: OrderedMap<PlacementFile>,
     #[serde(default)]
     pub workloads: OrderedMap<WorkloadFile>,
+    #[serde(default)]
+    pub slo: Slo,
 }
 
 fn default_seed() -> u64 {
@@ -158,6 +161,8 @@ pub struct Scenario {
     pub host_types: Vec<HostType>,
     pub placements: Vec<Placement>,
     pub workloads: Vec<WorkloadClass>,
+    /// The service objectives every configuration is judged by.
+    pub slo: Slo,
     pub(crate) source: Source,
 }
 
@@ -682,7 +687,12 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
         }
     }
 
+    if let Err((key, m)) = f.slo.validate() {
+        return Err(err(&["slo", key], m));
+    }
+
     Ok(Scenario {
+        slo: f.slo,
         name: f.name.unwrap_or_else(|| stem.to_string()),
         description: f.description.unwrap_or_default(),
         question: f.question.unwrap_or_default(),

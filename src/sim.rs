@@ -853,7 +853,8 @@ impl<'a> World<'a> {
         let delivered: f64 = (0..CPU_CH).map(|k| i[A_CPU0 + k]).sum();
         let raw_capacity = self.ht.cores * self.ht.core_speed * self.ht.smt_gain;
         let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { f64::NAN };
-        RunMetrics {
+        let mut m = RunMetrics {
+            slo_met: f64::NAN,
             arrivals: self.arrivals,
             blocked: self.blocked,
             blocking_probability: ratio(self.blocked, self.arrivals),
@@ -880,7 +881,13 @@ impl<'a> World<'a> {
             start_latency_p95_s: self.start_latency.quantile(0.95),
             start_latency_p99_s: self.start_latency.quantile(0.99),
             events: self.events,
+            start_latency_sketch: self.start_latency,
+            slowdown_sketch: self.slowdown,
+        };
+        if !self.sc.slo.is_empty() {
+            m.slo_met = if self.sc.slo.met(&m) { 1.0 } else { 0.0 };
         }
+        m
     }
 }
 

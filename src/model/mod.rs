@@ -6,4 +6,5 @@ pub mod host;
 pub mod layer;
 pub mod memory;
 pub mod placement;
+pub mod slo;
 pub mod workload;

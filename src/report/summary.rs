@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::diagnostics::{Error, Result};
+use crate::metrics::{QuantileSketch, RunMetrics, cdf_points};
 use crate::scenario::Scenario;
 use crate::study::ScenarioRuns;
 use crate::study::stats::mean_ci;
@@ -17,8 +18,18 @@ pub struct Estimate {
     pub half_width: Option<f64>,
 }
 
+/// Distributions merged over the replications, as `[q, value]` pairs.
+#[derive(Serialize, Clone, Debug, Default)]
+pub struct Distributions {
+    pub start_latency_s: Vec<[f64; 2]>,
+    pub slowdown: Vec<[f64; 2]>,
+}
+
 #[derive(Serialize, Clone, Debug)]
 pub struct ConfigSummary {
+    /// Sweep point index (0 for a plain run) and the axis values that define it.
+    pub point: u64,
+    pub axis_values: Vec<(String, String)>,
     pub placement: String,
     pub layers: Vec<String>,
     pub host_type: String,
@@ -26,6 +37,7 @@ pub struct ConfigSummary {
     pub hosts: u32,
     /// Metric name → estimate, in a stable order (see `RunMetrics::flat`).
     pub metrics: Vec<(String, Estimate)>,
+    pub distributions: Distributions,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -58,24 +70,40 @@ fn ser_configs<S: serde::Serializer>(
             m.end()
         }
     }
+    struct Pairs<'a>(&'a [(String, String)]);
+    impl Serialize for Pairs<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(Some(self.0.len()))?;
+            for (k, v) in self.0 {
+                m.serialize_entry(k, v)?;
+            }
+            m.end()
+        }
+    }
     #[derive(Serialize)]
     struct C<'a> {
+        point: u64,
+        axis_values: Pairs<'a>,
         placement: &'a str,
         layers: &'a [String],
         host_type: &'a str,
         host_family: &'a str,
         hosts: u32,
         metrics: Metrics<'a>,
+        distributions: &'a Distributions,
     }
     let mut seq = s.serialize_seq(Some(v.len()))?;
     for c in v {
         seq.serialize_element(&C {
+            point: c.point,
+            axis_values: Pairs(&c.axis_values),
             placement: &c.placement,
             layers: &c.layers,
             host_type: &c.host_type,
             host_family: &c.host_family,
             hosts: c.hosts,
             metrics: Metrics(&c.metrics),
+            distributions: &c.distributions,
         })?;
     }
     seq.end()
@@ -109,7 +137,22 @@ impl Summary {
                         )
                     })
                     .collect();
+                let merged = |f: fn(&RunMetrics) -> &QuantileSketch| {
+                    let mut it = cr.runs.iter();
+                    let mut s = it.next().map(|r| f(r).clone())?;
+                    for r in it {
+                        s.merge(f(r));
+                    }
+                    Some(s)
+                };
+                let dist = |f| merged(f).map(|s| cdf_points(&s)).unwrap_or_default();
                 ConfigSummary {
+                    point: runs.point,
+                    axis_values: vec![],
+                    distributions: Distributions {
+                        start_latency_s: dist(|r| &r.start_latency_sketch),
+                        slowdown: dist(|r| &r.slowdown_sketch),
+                    },
                     placement: pl.name.clone(),
                     layers: pl.layers.iter().map(|l| l.name.clone()).collect(),
                     host_type: ht.name.clone(),

@@ -87,6 +87,7 @@ pub fn comparison(s: &Summary) -> String {
         "overhead cores/host",
         "slowdown p99",
         "start p95 s",
+        "SLO met",
     ];
     let mut rows = vec![];
     for (i, c) in s.configurations.iter().enumerate() {
@@ -116,6 +117,12 @@ pub fn comparison(s: &Summary) -> String {
             fmt(Some(overhead), 3),
             fmt(m("slowdown_p99"), 3),
             fmt(m("start_latency_p95_s"), 2),
+            match m("slo_met") {
+                Some(x) if s.replications > 1 => format!("{:.0}%", x * 100.0),
+                Some(x) if x >= 1.0 => "yes".into(),
+                Some(_) => "no".into(),
+                None => "-".into(),
+            },
         ]);
     }
     render(&header, &rows)
