@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::diagnostics::{Error, Result};
 use crate::profiles::ProfileSet;
-use crate::report::summary::{Summary, results_csv};
+use crate::report::summary::{Summary, results_csv, timeline_csv};
 use crate::report::{table, write_atomically, write_file};
 use crate::scenario::Scenario;
 use crate::study::run_scenario;
@@ -139,9 +139,13 @@ fn run(
     let summary = Summary::build(sc, &runs);
     let summary_json = summary.to_json()?;
     let csv = results_csv(&runs)?;
+    let timeline = timeline_csv(&runs)?;
     write_atomically(out, |dir| {
         write_file(dir, "summary.json", summary_json.as_bytes())?;
         write_file(dir, "results.csv", &csv)?;
+        if let Some(t) = &timeline {
+            write_file(dir, "timeline.csv", t)?;
+        }
         write_file(dir, "scenario.toml", sc.source_text().as_bytes())
     })?;
     let elapsed = started.elapsed().as_secs_f64();
@@ -161,6 +165,12 @@ fn run(
     }
     w(&mut o, &table::comparison(&summary))?;
     w(&mut o, "\n")?;
+    let ksm = table::ksm(&summary);
+    if !ksm.is_empty() {
+        w(&mut o, "KSM (counters at the horizon, mean per host):\n")?;
+        w(&mut o, &ksm)?;
+        w(&mut o, "\n")?;
+    }
     for line in headlines(&summary) {
         w(&mut o, &format!("{line}\n"))?;
     }

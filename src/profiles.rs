@@ -196,6 +196,22 @@ pub(crate) const LAYER_PARAMS: &[ParamDef] = &[
         "added network round trip",
     ),
     def(
+        "guest_os_mergeable_fraction",
+        "fraction",
+        0.0,
+        0.0,
+        1.0,
+        "share of the guest OS footprint identical across guests of this layer (KSM / segments can share it)",
+    ),
+    def(
+        "segment_fraction",
+        "fraction",
+        0.0,
+        0.0,
+        1.0,
+        "share of that identical content held in shared segments (z/VM NSS/DCSS): shared from guest start, no scanning",
+    ),
+    def(
         "attenuation",
         "fraction",
         1.0,
@@ -263,6 +279,14 @@ pub(crate) const HOST_PARAMS: &[ParamDef] = &[
         0.01,
         100.0,
         "allowed ratio of committed to physical memory",
+    ),
+    def(
+        "paging_slope",
+        "x per unit over",
+        20.0,
+        0.0,
+        1e4,
+        "slowdown added per unit of resident memory beyond physical (the paging cliff)",
     ),
 ];
 

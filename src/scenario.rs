@@ -39,6 +39,7 @@ use serde::{Deserialize, Deserializer};
 use crate::diagnostics::{Error, InputError, line_col, nearest, unknown_name};
 use crate::engine::SimTime;
 use crate::model::host::HostType;
+use crate::model::ksm::{KsmParams, KsmScope};
 use crate::model::layer::{Layer, LayerKind};
 use crate::model::placement::{MAX_LAYERS, Placement, Policy, VmPer};
 use crate::model::slo::Slo;
@@ -106,6 +107,65 @@ pub(crate) struct ScenarioFile {
     pub workloads: OrderedMap<WorkloadFile>,
     #[serde(default)]
     pub slo: Slo,
+    #[serde(default)]
+    pub ksm: KsmFile,
+}
+
+/// `[ksm]`: ksmd on every host (the kernel's tunables); a host type may override any field
+/// with its own `ksm = { ... }` table.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KsmFile {
+    pub enabled: Option<bool>,
+    pub pages_to_scan: Option<u32>,
+    pub sleep_millisecs: Option<u32>,
+    pub hz: Option<u32>,
+    pub max_page_sharing: Option<u32>,
+    pub use_zero_pages: Option<bool>,
+    pub scope: Option<String>,
+    pub per_page_us: Option<f64>,
+    pub per_wake_us: Option<f64>,
+    pub containers_mergeable: Option<bool>,
+    pub timeline_interval_s: Option<f64>,
+}
+
+impl KsmFile {
+    /// `self` with every field `over` sets replaced.
+    fn overridden_by(&self, over: &KsmFile) -> KsmFile {
+        macro_rules! pick {
+            ($($f:ident),*) => { KsmFile { $($f: over.$f.clone().or_else(|| self.$f.clone()),)* } };
+        }
+        pick!(
+            enabled,
+            pages_to_scan,
+            sleep_millisecs,
+            hz,
+            max_page_sharing,
+            use_zero_pages,
+            scope,
+            per_page_us,
+            per_wake_us,
+            containers_mergeable,
+            timeline_interval_s
+        )
+    }
+}
+
+/// Resolved KSM settings.
+#[derive(Clone, Debug, Default)]
+pub struct KsmSettings {
+    pub enabled: bool,
+    pub(crate) params: KsmParams,
+    /// Container memory participates only where the application opts in (MADV_MERGEABLE).
+    pub containers_mergeable: bool,
+    /// Interval of the `timeline.csv` samples.
+    pub timeline_interval: SimTime,
+}
+
+impl KsmSettings {
+    pub fn scan_rate_pages_per_s(&self) -> f64 {
+        self.params.scan_rate_pages_per_s()
+    }
 }
 
 fn default_seed() -> u64 {
@@ -145,6 +205,10 @@ pub(crate) struct WorkloadFile {
     pub weight: Option<f64>,
     #[serde(default)]
     pub io_fraction: f64,
+    #[serde(default)]
+    pub image_segment: bool,
+    #[serde(default)]
+    pub write_mib_per_s: f64,
 }
 
 /// A fully resolved and validated scenario.
@@ -163,6 +227,8 @@ pub struct Scenario {
     pub workloads: Vec<WorkloadClass>,
     /// The service objectives every configuration is judged by.
     pub slo: Slo,
+    /// The scenario-wide `[ksm]` settings (each host type has its resolved copy).
+    pub ksm: KsmSettings,
     pub(crate) source: Source,
 }
 
@@ -310,6 +376,21 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
                 ),
             ));
         }
+        let mut table = table.clone();
+        let host_ksm = match table.remove("ksm") {
+            None => None,
+            Some(v) => {
+                let text = toml::to_string(&v).unwrap_or_default();
+                let k: KsmFile = toml::from_str(&text).map_err(|e| {
+                    src.error(
+                        &["hosts", name, "ksm"],
+                        improve_serde_message(e.message().trim()),
+                    )
+                })?;
+                Some(k)
+            }
+        };
+        let table = &table;
         profiles.apply(ProfileKind::Host, name, table, &src, "hosts", Tag::Scenario)?;
         let count = match table.get("count") {
             None => 1,
@@ -336,7 +417,16 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
                 }
             },
         };
-        let ht = HostType::from_profile(name, count, p, hypervisor);
+        let mut ht = HostType::from_profile(name, count, p, hypervisor);
+        ht.ksm = match &host_ksm {
+            None => resolve_ksm(&f.ksm, horizon_s, &src, &["ksm"])?,
+            Some(k) => resolve_ksm(
+                &f.ksm.overridden_by(k),
+                horizon_s,
+                &src,
+                &["hosts", name, "ksm"],
+            )?,
+        };
         if ht.reserved_mib >= ht.memory_mib {
             return Err(err(
                 &["hosts", name],
@@ -504,6 +594,8 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
             vcpus,
             weight,
             io_fraction: w.io_fraction,
+            image_segment: w.image_segment,
+            write_mib_per_s: w.write_mib_per_s,
         });
     }
 
@@ -690,8 +782,10 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
     if let Err((key, m)) = f.slo.validate() {
         return Err(err(&["slo", key], m));
     }
+    let ksm = resolve_ksm(&f.ksm, horizon_s, &src, &["ksm"])?;
 
     Ok(Scenario {
+        ksm,
         slo: f.slo,
         name: f.name.unwrap_or_else(|| stem.to_string()),
         description: f.description.unwrap_or_default(),
@@ -704,6 +798,80 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
         placements,
         workloads,
         source: src,
+    })
+}
+
+fn resolve_ksm(
+    k: &KsmFile,
+    horizon_s: f64,
+    src: &Source,
+    path: &[&str],
+) -> Result<KsmSettings, InputError> {
+    let d = KsmParams::default();
+    let at = |key: &str| {
+        let mut p = path.to_vec();
+        p.push(key);
+        src.error(&p, String::new())
+    };
+    let fail = |key: &str, m: String| InputError {
+        message: m,
+        ..at(key)
+    };
+    let scope = match k.scope.as_deref() {
+        None | Some("host") => KsmScope::Host,
+        Some("tenant") => KsmScope::Tenant,
+        Some(o) => {
+            return Err(fail(
+                "scope",
+                unknown_name("ksm scope", o, ["host", "tenant"]),
+            ));
+        }
+    };
+    let us_to_ns = |key: &str, v: Option<f64>, default: u64| -> Result<u64, InputError> {
+        match v {
+            None => Ok(default),
+            Some(x) if x.is_finite() && (0.0..=1e6).contains(&x) => Ok((x * 1000.0).round() as u64),
+            Some(x) => Err(fail(
+                key,
+                format!("`{key}` = {x} must be within 0 ..= 1e6 microseconds"),
+            )),
+        }
+    };
+    let params = KsmParams {
+        pages_to_scan: k.pages_to_scan.unwrap_or(d.pages_to_scan),
+        sleep_millisecs: k.sleep_millisecs.unwrap_or(d.sleep_millisecs),
+        hz: k.hz.unwrap_or(d.hz),
+        max_page_sharing: k.max_page_sharing.unwrap_or(d.max_page_sharing),
+        use_zero_pages: k.use_zero_pages.unwrap_or(d.use_zero_pages),
+        scope,
+        per_page_ns: us_to_ns("per_page_us", k.per_page_us, d.per_page_ns)?,
+        per_wake_ns: us_to_ns("per_wake_us", k.per_wake_us, d.per_wake_ns)?,
+    };
+    for (key, bad) in [
+        ("pages_to_scan", params.pages_to_scan == 0),
+        ("sleep_millisecs", params.sleep_millisecs == 0),
+        ("hz", params.hz == 0),
+        ("max_page_sharing", params.max_page_sharing < 2),
+    ] {
+        if bad {
+            let m = params.validate().err().unwrap_or_default();
+            return Err(fail(key, m));
+        }
+    }
+    let interval = k.timeline_interval_s.unwrap_or(horizon_s / 200.0);
+    if !(interval.is_finite() && interval > 0.0 && horizon_s / interval <= 1e6) {
+        return Err(fail(
+            "timeline_interval_s",
+            format!(
+                "timeline_interval_s = {interval} must be > 0 and give at most 1e6 samples over the horizon"
+            ),
+        ));
+    }
+    Ok(KsmSettings {
+        enabled: k.enabled.unwrap_or(false),
+        params,
+        containers_mergeable: k.containers_mergeable.unwrap_or(false),
+        timeline_interval: SimTime::from_secs_f64(interval),
     })
 }
 

@@ -19,6 +19,7 @@ use crate::engine::{EventQueue, SimTime};
 use crate::metrics::{Breakdown, QuantileSketch, RunMetrics};
 use crate::model::cpu::water_fill;
 use crate::model::host::HostType;
+use crate::model::ksm::{Content, Ksm, RegionId, SegmentSpec};
 use crate::model::memory::{
     HostMemory, N_PARTS, PART_GUEST_OS, PART_IMAGE, PART_LABELS, PART_LAYER0, PART_UNUSED,
     PART_WORKLOAD,
@@ -28,13 +29,17 @@ use crate::model::workload::Arrivals;
 use crate::scenario::{Config, Scenario};
 
 const NONE: u32 = u32::MAX;
+/// Content class of the identical part of a guest OS (images use their image id).
+const GUEST_OS_CLASS: u32 = 1 << 31;
+const PAGES_PER_MIB: f64 = 256.0;
 /// Slowdown reported for a workload that gets no CPU at all.
 const MAX_SLOWDOWN: f64 = 1e4;
 
-// CPU channels per host: useful work, the base hypervisor, then each layer position.
+// CPU channels per host: useful work, the base hypervisor, ksmd, then each layer position.
 const CPU_USEFUL: usize = 0;
 const CPU_HYP: usize = 1;
-const CPU_LAYER0: usize = 2;
+const CPU_KSMD: usize = 2;
+const CPU_LAYER0: usize = 3;
 const CPU_CH: usize = CPU_LAYER0 + MAX_LAYERS;
 
 // Time-integrated aggregates.
@@ -43,7 +48,11 @@ const A_RUNNING: usize = 1;
 const A_HOSTS_USED: usize = 2;
 const A_VMS: usize = 3;
 const A_CPU_RES: usize = 4;
-const A_MEM0: usize = 5;
+const A_SAVED_KSM: usize = 5;
+const A_SAVED_SEG: usize = 6;
+const A_SAVED_PC: usize = 7;
+const A_OVER_PHYS: usize = 8;
+const A_MEM0: usize = 9;
 const A_CPU0: usize = A_MEM0 + N_PARTS;
 const N_AGG: usize = A_CPU0 + CPU_CH;
 
@@ -70,9 +79,38 @@ pub struct RunOptions {
 
 #[derive(Clone, Copy, Debug)]
 enum Ev {
-    Arrival { class: u32 },
-    Started { wl: u32, generation: u32 },
-    Departure { wl: u32, generation: u32 },
+    Arrival {
+        class: u32,
+    },
+    Started {
+        wl: u32,
+        generation: u32,
+    },
+    Departure {
+        wl: u32,
+        generation: u32,
+    },
+    /// ksmd on `host` reaches its next state change (segment boundary, pass end).
+    Ksm {
+        host: u32,
+        generation: u32,
+    },
+    /// Timeline sample of every host's KSM counters.
+    Sample,
+}
+
+/// One `timeline.csv` row: a host's KSM counters at a sample time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineRow {
+    pub host: u32,
+    pub time_s: f64,
+    pub pages_shared: u64,
+    pub pages_sharing: u64,
+    pub pages_unshared: u64,
+    pub pages_volatile: u64,
+    pub full_scans: u64,
+    pub ksmd_cpu_cores: f64,
+    pub mem_saved_mib: f64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -87,6 +125,22 @@ struct Host {
     units: u32,
     last_flush: SimTime,
     cpu: [f64; CPU_CH],
+    /// ksmd of this host (None when KSM is off or nothing mergeable ever ran here).
+    ksm: Option<Ksm>,
+    ksm_generation: u32,
+    ksm_regions: u32,
+    ksm_saved_kib: u64,
+    ksm_started: Option<SimTime>,
+    ksm_last_merge: SimTime,
+    ksm_last_sharing: u64,
+    ksm_last_cpu_ns: u64,
+    ksmd_demand: f64,
+    /// Shared-segment content on the host: (class, guests using it).
+    segments: Vec<(u32, u32)>,
+    segment_saved_kib: u64,
+    pagecache_saved_kib: u64,
+    paging: f64,
+    over_physical: bool,
 }
 
 impl Host {
@@ -98,6 +152,8 @@ impl Host {
 #[derive(Clone, Debug)]
 struct Wl {
     class: u32,
+    tenant: u32,
+    region: Option<RegionId>,
     host: u32,
     vm: u32,
     /// Index in `host.running`, or NONE while starting.
@@ -114,6 +170,8 @@ struct Wl {
 #[derive(Clone, Debug)]
 struct Vm {
     host: u32,
+    tenant: u32,
+    region: Option<RegionId>,
     key: u32,
     class: u32,
     used: u32,
@@ -160,6 +218,10 @@ struct World<'a> {
     order: Vec<u32>,
     check: bool,
     violation: Option<String>,
+    /// Global tenant id of (class, tenant index): tenants with the same name are one tenant.
+    tenant_ids: Vec<Vec<u32>>,
+    physical_kib: u64,
+    timeline: Vec<TimelineRow>,
 }
 
 /// Runs one replication of one configuration. In checked mode an invariant violation
@@ -241,6 +303,9 @@ impl<'a> World<'a> {
             order: vec![],
             check: opts.check_invariants,
             violation: None,
+            tenant_ids: tenant_ids(sc),
+            physical_kib: (ht.memory_physical_mib() * 1024.0).floor().max(0.0) as u64,
+            timeline: vec![],
         }
     }
 
@@ -260,6 +325,9 @@ impl<'a> World<'a> {
                 }
             }
         }
+        if self.ht.ksm.enabled {
+            self.q.schedule_at(SimTime::ZERO, Ev::Sample);
+        }
         let horizon = self.sc.horizon;
         while let Some((now, ev)) = self.q.pop_until(horizon) {
             self.events += 1;
@@ -276,6 +344,12 @@ impl<'a> World<'a> {
                         self.on_departure(wl);
                     }
                 }
+                Ev::Ksm { host, generation } => {
+                    if self.hosts[host as usize].ksm_generation == generation {
+                        self.on_ksm(host as usize);
+                    }
+                }
+                Ev::Sample => self.on_sample(),
             }
             if self.check {
                 self.check_invariants();
@@ -371,6 +445,8 @@ impl<'a> World<'a> {
         };
         let wl = Wl {
             class: c as u32,
+            tenant: self.tenant_ids[c][tenant as usize],
+            region: None,
             host: h as u32,
             vm,
             pos: NONE,
@@ -398,6 +474,7 @@ impl<'a> World<'a> {
         self.hosts[h].starts_in_flight += 1;
         self.note_host_use(h, was_used);
         self.agg[A_HOSTED] += 1.0;
+        self.add_workload_region(id);
         let generation = self.wls[id as usize].generation;
         self.q.schedule_in(
             SimTime::from_secs_f64(delay),
@@ -418,6 +495,8 @@ impl<'a> World<'a> {
             let was_used = self.hosts[h].used();
             if self.hosts[h].mem.image_ref(image) {
                 self.mem_add(h, PART_IMAGE, fp.image_kib);
+            } else {
+                self.pagecache_saved(h, fp.image_kib as i64);
             }
             self.add_workload_parts(h, &fp, 0);
             self.hosts[h].cpu_reserved_uc += fp.wl_cpu_reserve_ucores;
@@ -437,7 +516,8 @@ impl<'a> World<'a> {
             Some(vm) => vm,
             None => {
                 let h = self.find_host(fp.unit_cpu_reserve_ucores, fp.unit_commit_kib(), None)?;
-                self.create_vm(h, c, key)
+                let t = self.tenant_ids[c][tenant as usize];
+                self.create_vm(h, c, key, t)
             }
         };
         let h = self.vms[vm as usize].host as usize;
@@ -518,7 +598,7 @@ impl<'a> World<'a> {
         list.iter().copied().min_by_key(|&vm| score(vm))
     }
 
-    fn create_vm(&mut self, h: usize, c: usize, key: u32) -> u32 {
+    fn create_vm(&mut self, h: usize, c: usize, key: u32, tenant: u32) -> u32 {
         let fp = self.fps[c].clone();
         let was_used = self.hosts[h].used();
         self.mem_add(h, PART_GUEST_OS, fp.guest_os_kib);
@@ -537,6 +617,8 @@ impl<'a> World<'a> {
         let boot = self.sample_starts(0, self.pl.unit_depth, others);
         let vm = Vm {
             host: h as u32,
+            tenant,
+            region: None,
             key,
             class: c as u32,
             used: 0,
@@ -557,6 +639,7 @@ impl<'a> World<'a> {
         let list = &mut self.open[key as usize];
         self.vms[id as usize].open_pos = list.len() as u32;
         list.push(id);
+        self.add_guest_memory(id);
         // The new VM's host load changed: CPU background now runs there.
         self.recompute_cpu(h);
         id
@@ -566,6 +649,10 @@ impl<'a> World<'a> {
         let h = self.vms[vm as usize].host as usize;
         self.mem_sub(h, PART_UNUSED, fp.slot_kib());
         self.add_workload_parts(h, fp, self.pl.unit_depth);
+        // Containers of one image in one guest share its page cache.
+        if self.vms[vm as usize].used >= 1 {
+            self.pagecache_saved(h, fp.image_kib as i64);
+        }
         let v = &mut self.vms[vm as usize];
         v.used += 1;
         if v.used == self.pl.slots {
@@ -598,6 +685,7 @@ impl<'a> World<'a> {
         self.mem_add(h, PART_UNUSED, fp.slot_kib());
         self.vms[vm as usize].used -= 1;
         if self.vms[vm as usize].used > 0 {
+            self.pagecache_saved(h, -(fp.image_kib as i64));
             if self.vms[vm as usize].open_pos == NONE {
                 let key = self.vms[vm as usize].key as usize;
                 self.vms[vm as usize].open_pos = self.open[key].len() as u32;
@@ -607,6 +695,7 @@ impl<'a> World<'a> {
         }
         // Empty: shut the VM down and give its reservation back.
         self.close_vm(vm);
+        self.remove_guest_memory(vm);
         self.mem_sub(h, PART_UNUSED, u64::from(fp.slots) * fp.slot_kib());
         self.mem_sub(h, PART_GUEST_OS, fp.guest_os_kib);
         self.mem_sub(h, PART_IMAGE, fp.image_kib);
@@ -662,6 +751,7 @@ impl<'a> World<'a> {
         }
         self.agg[A_RUNNING] -= 1.0;
         self.agg[A_HOSTED] -= 1.0;
+        self.remove_workload_region(id);
         let was_used = self.hosts[h].used();
         self.hosts[h].hosted -= 1;
         let fp = self.fps[c].clone();
@@ -670,6 +760,8 @@ impl<'a> World<'a> {
             let image = self.sc.workloads[c].image;
             if self.hosts[h].mem.image_unref(image) {
                 self.mem_sub(h, PART_IMAGE, fp.image_kib);
+            } else {
+                self.pagecache_saved(h, -(fp.image_kib as i64));
             }
             self.hosts[h].cpu_reserved_uc -= fp.wl_cpu_reserve_ucores;
             self.agg[A_CPU_RES] -= fp.wl_cpu_reserve_ucores as f64;
@@ -704,7 +796,9 @@ impl<'a> World<'a> {
             self.scratch_d.push(wl.demand * factor);
             self.scratch_w.push(wl.weight);
         }
-        let bg: f64 = host.background.iter().sum::<f64>().max(0.0);
+        let paging = self.refresh_pressure(h);
+        let host = &self.hosts[h];
+        let bg: f64 = host.background.iter().sum::<f64>().max(0.0) + host.ksmd_demand;
         let demand: f64 = bg + self.scratch_d.iter().sum::<f64>();
         let cap = self.ht.throughput(demand);
         let bg_alloc = bg.min(cap);
@@ -725,9 +819,9 @@ impl<'a> World<'a> {
             allocated += a;
             useful += a / factor;
             let s = if e <= 0.0 || a >= e {
-                factor
+                factor * paging
             } else if a > 0.0 {
-                (factor * e / a).min(MAX_SLOWDOWN)
+                (factor * paging * e / a).min(MAX_SLOWDOWN)
             } else {
                 MAX_SLOWDOWN
             };
@@ -741,6 +835,7 @@ impl<'a> World<'a> {
             cpu[CPU_LAYER0 + pos] = useful * self.inner_factor[pos] * (l.cpu_factor - 1.0)
                 + host.background[pos].max(0.0) * bg_share;
         }
+        cpu[CPU_KSMD] = host.ksmd_demand * bg_share;
         cpu[CPU_HYP] = allocated * (self.ht.hypervisor_factor() - 1.0);
         if self.check && allocated > cap + 1e-9 {
             self.violation = Some(format!(
@@ -752,6 +847,332 @@ impl<'a> World<'a> {
             self.agg[A_CPU0 + k] += v - host.cpu[k];
         }
         host.cpu = cpu;
+    }
+
+    /// Adds `delta` KiB of page-cache sharing (an image held once for several users).
+    fn pagecache_saved(&mut self, h: usize, delta: i64) {
+        let host = &mut self.hosts[h];
+        host.pagecache_saved_kib = host.pagecache_saved_kib.saturating_add_signed(delta);
+        self.agg[A_SAVED_PC] += delta as f64;
+    }
+
+    /// Takes (or drops) a reference on shared-segment content `class` of `kib` on host
+    /// `h`: every guest after the first uses the host's one copy.
+    fn segment_ref(&mut self, h: usize, class: u32, kib: u64, add: bool) {
+        let host = &mut self.hosts[h];
+        let k = match host.segments.iter().position(|&(c, _)| c == class) {
+            Some(k) => k,
+            None => {
+                host.segments.push((class, 0));
+                host.segments.len() - 1
+            }
+        };
+        let before = host.segments[k].1;
+        let after = if add {
+            before + 1
+        } else {
+            before.saturating_sub(1)
+        };
+        host.segments[k].1 = after;
+        let shared_before = u64::from(before.saturating_sub(1)) * kib;
+        let shared_after = u64::from(after.saturating_sub(1)) * kib;
+        host.segment_saved_kib = host.segment_saved_kib + shared_after - shared_before;
+        self.agg[A_SAVED_SEG] += shared_after as f64 - shared_before as f64;
+        if after == 0 {
+            host.segments.swap_remove(k);
+        }
+    }
+
+    /// Guest memory of a new VM: shared segments (z/VM NSS/DCSS) and, with KSM on, the
+    /// guest RAM as a mergeable region (identical guest-OS part, unique rest, image).
+    fn add_guest_memory(&mut self, vm: u32) {
+        self.guest_memory(vm, true);
+    }
+
+    fn remove_guest_memory(&mut self, vm: u32) {
+        self.guest_memory(vm, false);
+    }
+
+    fn guest_memory(&mut self, vm: u32, add: bool) {
+        let (h, c, tenant) = {
+            let v = &self.vms[vm as usize];
+            (v.host as usize, v.class as usize, v.tenant)
+        };
+        let class = &self.sc.workloads[c];
+        let unit = &self.pl.layers[..self.pl.unit_depth];
+        let (mut os_ksm, mut os_unique, mut os_seg, mut seg_capable) = (0.0, 0.0, 0.0, false);
+        for l in unit.iter().filter(|l| l.kernel) {
+            let identical = l.guest_os_mib * l.guest_os_mergeable_fraction;
+            os_seg += identical * l.segment_fraction;
+            os_ksm += identical * (1.0 - l.segment_fraction);
+            os_unique += l.guest_os_mib - identical;
+            seg_capable |= l.segment_fraction > 0.0;
+        }
+        let image_in_segment = class.image_segment && seg_capable;
+        let (image, image_kib, image_mib) = (class.image, self.fps[c].image_kib, class.image_mib);
+        if os_seg > 0.0 {
+            self.segment_ref(h, GUEST_OS_CLASS, (os_seg * 1024.0).round() as u64, add);
+        }
+        if image_in_segment {
+            self.segment_ref(h, image, image_kib, add);
+        }
+        if !self.ht.ksm.enabled {
+            return;
+        }
+        if add {
+            let mut segs = vec![
+                SegmentSpec {
+                    content: Content::Shared(GUEST_OS_CLASS),
+                    pages: pages(os_ksm),
+                },
+                SegmentSpec {
+                    content: Content::Unique,
+                    pages: pages(os_unique),
+                },
+            ];
+            if !image_in_segment {
+                segs.push(SegmentSpec {
+                    content: Content::Shared(image),
+                    pages: pages(image_mib),
+                });
+            }
+            let r = self.ksm_add_region(h, tenant, &segs, 0.0);
+            self.vms[vm as usize].region = Some(r);
+        } else if let Some(r) = self.vms[vm as usize].region.take() {
+            self.ksm_remove_region(h, r);
+        }
+    }
+
+    /// A workload's anonymous memory as a mergeable region: always inside a VM (guest RAM
+    /// is mergeable), on the host kernel only when the application opts in.
+    fn add_workload_region(&mut self, id: u32) {
+        let (h, c, tenant, in_vm) = {
+            let w = &self.wls[id as usize];
+            (w.host as usize, w.class as usize, w.tenant, w.vm != NONE)
+        };
+        if !self.ht.ksm.enabled || !(in_vm || self.ht.ksm.containers_mergeable) {
+            return;
+        }
+        let class = &self.sc.workloads[c];
+        let segs = [
+            SegmentSpec {
+                content: Content::Unique,
+                pages: pages(class.private_mib * (1.0 - class.volatile_fraction)),
+            },
+            SegmentSpec {
+                content: Content::Volatile,
+                pages: pages(class.private_mib * class.volatile_fraction),
+            },
+            SegmentSpec {
+                content: Content::Zero,
+                pages: pages(class.zero_mib),
+            },
+        ];
+        let cow = class.write_mib_per_s * PAGES_PER_MIB;
+        let r = self.ksm_add_region(h, tenant, &segs, cow);
+        self.wls[id as usize].region = Some(r);
+    }
+
+    fn remove_workload_region(&mut self, id: u32) {
+        let h = self.wls[id as usize].host as usize;
+        if let Some(r) = self.wls[id as usize].region.take() {
+            self.ksm_remove_region(h, r);
+        }
+    }
+
+    fn ksm_add_region(
+        &mut self,
+        h: usize,
+        tenant: u32,
+        segs: &[SegmentSpec],
+        cow: f64,
+    ) -> RegionId {
+        let now = self.q.now();
+        let params = &self.ht.ksm.params;
+        let host = &mut self.hosts[h];
+        let k = host
+            .ksm
+            .get_or_insert_with(|| Ksm::new(params.clone(), now.0));
+        let r = k.add_region(now.0, tenant, segs, cow);
+        host.ksm_regions += 1;
+        host.ksm_started.get_or_insert(now);
+        self.ksm_sync(h);
+        r
+    }
+
+    fn ksm_remove_region(&mut self, h: usize, r: RegionId) {
+        let now = self.q.now();
+        let host = &mut self.hosts[h];
+        if let Some(k) = host.ksm.as_mut() {
+            k.remove_region(now.0, r);
+            host.ksm_regions -= 1;
+        }
+        self.ksm_sync(h);
+    }
+
+    /// After ksmd state changed on host `h`: book the memory it saves, its CPU demand,
+    /// and schedule its next state change.
+    fn ksm_sync(&mut self, h: usize) {
+        let now = self.q.now();
+        let params = &self.ht.ksm.params;
+        let host = &mut self.hosts[h];
+        let Some(k) = host.ksm.as_ref() else { return };
+        let saved = k.saved_pages(now.0) * 4;
+        self.agg[A_SAVED_KSM] += saved as f64 - host.ksm_saved_kib as f64;
+        host.ksm_saved_kib = saved;
+        let sharing = k.counters(now.0).pages_sharing;
+        if sharing > host.ksm_last_sharing {
+            host.ksm_last_merge = now;
+        }
+        host.ksm_last_sharing = sharing;
+        // ksmd's duty cycle while it has something to scan: one wake-up plus a batch of
+        // pages per wake period.
+        host.ksmd_demand = if host.ksm_regions > 0 {
+            (params.per_wake_ns + u64::from(params.pages_to_scan) * params.per_page_ns) as f64
+                / params.wake_period_ns() as f64
+        } else {
+            0.0
+        };
+        host.ksm_generation = host.ksm_generation.wrapping_add(1);
+        if let Some(t) = k.next_event_ns() {
+            let generation = host.ksm_generation;
+            self.q.schedule_at(
+                SimTime(t),
+                Ev::Ksm {
+                    host: h as u32,
+                    generation,
+                },
+            );
+        }
+    }
+
+    fn on_ksm(&mut self, h: usize) {
+        let now = self.q.now();
+        if let Some(k) = self.hosts[h].ksm.as_mut() {
+            k.advance(now.0);
+        }
+        let demand_before = self.hosts[h].ksmd_demand;
+        let paging_before = self.hosts[h].paging;
+        let over_before = self.hosts[h].over_physical;
+        self.ksm_sync(h);
+        // Merging lowers resident memory; past physical memory that changes the paging
+        // factor, and so every resident's slowdown.
+        let paging = self.refresh_pressure(h);
+        if paging != paging_before
+            || over_before != self.hosts[h].over_physical
+            || demand_before != self.hosts[h].ksmd_demand
+        {
+            self.recompute_cpu(h);
+        }
+    }
+
+    fn on_sample(&mut self) {
+        let now = self.q.now();
+        let dt = self.ht.ksm.timeline_interval;
+        for (h, host) in self.hosts.iter_mut().enumerate() {
+            let Some(k) = host.ksm.as_mut() else { continue };
+            k.advance(now.0);
+            let c = k.counters(now.0);
+            let cores = (c.cpu_ns - host.ksm_last_cpu_ns) as f64 / dt.0.max(1) as f64;
+            host.ksm_last_cpu_ns = c.cpu_ns;
+            self.timeline.push(TimelineRow {
+                host: h as u32,
+                time_s: now.as_secs_f64(),
+                pages_shared: c.pages_shared,
+                pages_sharing: c.pages_sharing,
+                pages_unshared: c.pages_unshared,
+                pages_volatile: c.pages_volatile,
+                full_scans: c.full_scans,
+                ksmd_cpu_cores: if now.0 == 0 { 0.0 } else { cores },
+                mem_saved_mib: k.saved_pages(now.0) as f64 * 4.0 / 1024.0,
+            });
+        }
+        self.q.schedule_in(dt, Ev::Sample);
+    }
+
+    /// Resident memory of host `h`: committed less empty VM capacity and what KSM and
+    /// shared segments save.
+    fn resident_kib(&self, h: usize) -> u64 {
+        let host = &self.hosts[h];
+        host.mem
+            .resident_kib()
+            .saturating_sub(host.ksm_saved_kib + host.segment_saved_kib)
+    }
+
+    /// Updates the host's paging factor and over-physical flag; returns the factor.
+    fn refresh_pressure(&mut self, h: usize) -> f64 {
+        let resident = self.resident_kib(h);
+        let over = resident > self.physical_kib;
+        let paging = self.ht.paging_factor(resident as f64 / 1024.0);
+        let host = &mut self.hosts[h];
+        if over != host.over_physical {
+            self.agg[A_OVER_PHYS] += if over { 1.0 } else { -1.0 };
+            host.over_physical = over;
+        }
+        host.paging = paging;
+        paging
+    }
+
+    /// KSM counters at the horizon, averaged over the hosts where ksmd ran; the CPU it
+    /// used in total; and the mean time from its start to the last merge that raised
+    /// `pages_sharing` (the full merge of a static set of guests).
+    fn ksm_summary(&self) -> Breakdown {
+        if !self.ht.ksm.enabled {
+            return Breakdown::default();
+        }
+        let now = self.sc.horizon.0;
+        let mut n = 0.0;
+        let mut sums = [0.0f64; 7];
+        let mut merge_t = (0.0, 0.0);
+        let mut cpu_s = 0.0;
+        for host in &self.hosts {
+            let Some(k) = &host.ksm else { continue };
+            let c = k.counters(now);
+            n += 1.0;
+            cpu_s += c.cpu_ns as f64 / 1e9;
+            for (s, v) in sums.iter_mut().zip([
+                c.pages_shared,
+                c.pages_sharing,
+                c.pages_unshared,
+                c.pages_volatile,
+                c.full_scans,
+                c.zero_pages_merged,
+                c.wakeups,
+            ]) {
+                *s += v as f64;
+            }
+            if let (Some(start), true) = (host.ksm_started, c.pages_sharing > 0) {
+                merge_t.0 += host.ksm_last_merge.0.saturating_sub(start.0) as f64 / 1e9;
+                merge_t.1 += 1.0;
+            }
+        }
+        let mut v: Vec<(String, f64)> = [
+            "pages_shared",
+            "pages_sharing",
+            "pages_unshared",
+            "pages_volatile",
+            "full_scans",
+            "zero_pages_merged",
+            "wakeups",
+        ]
+        .iter()
+        .zip(sums)
+        .map(|(k, s)| (k.to_string(), if n > 0.0 { s / n } else { f64::NAN }))
+        .collect();
+        v.push(("ksmd_cpu_s".into(), cpu_s));
+        v.push((
+            "scan_rate_pages_per_s".into(),
+            self.ht.ksm.scan_rate_pages_per_s(),
+        ));
+        v.push((
+            "time_to_full_merge_s".into(),
+            if merge_t.1 > 0.0 {
+                merge_t.0 / merge_t.1
+            } else {
+                f64::NAN
+            },
+        ));
+        Breakdown(v)
     }
 
     /// Recounts every host's memory parts from the VMs and workloads on it and compares
@@ -815,7 +1236,13 @@ impl<'a> World<'a> {
         }
     }
 
-    fn finish(self) -> RunMetrics {
+    fn finish(mut self) -> RunMetrics {
+        let horizon = self.sc.horizon;
+        for h in 0..self.hosts.len() {
+            if let Some(k) = self.hosts[h].ksm.as_mut() {
+                k.advance(horizon.0);
+            }
+        }
         let i = &self.integral;
         let window = SimTime(self.sc.horizon.0 - self.warm.0).as_secs_f64();
         let hu = i[A_HOSTS_USED];
@@ -824,6 +1251,9 @@ impl<'a> World<'a> {
         let reserved = self.ht.reserved_mib;
         let mem_sum: f64 = (0..N_PARTS).map(|p| i[A_MEM0 + p]).sum::<f64>() * kib_to_mib;
         let unused = i[A_MEM0 + PART_UNUSED] * kib_to_mib;
+        let saved_ksm = i[A_SAVED_KSM] * kib_to_mib;
+        let saved_seg = i[A_SAVED_SEG] * kib_to_mib;
+        let saved_pc = i[A_SAVED_PC] * kib_to_mib;
         let mut mem = vec![(
             "host_reserved".to_string(),
             if hu > 0.0 { reserved } else { f64::NAN },
@@ -850,6 +1280,9 @@ impl<'a> World<'a> {
                 per_host(i[A_CPU0 + CPU_HYP]),
             ));
         }
+        if self.ht.ksm.enabled {
+            cpu.push(("ksmd".into(), per_host(i[A_CPU0 + CPU_KSMD])));
+        }
         let delivered: f64 = (0..CPU_CH).map(|k| i[A_CPU0 + k]).sum();
         let raw_capacity = self.ht.cores * self.ht.core_speed * self.ht.smt_gain;
         let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { f64::NAN };
@@ -866,7 +1299,15 @@ impl<'a> World<'a> {
             density_per_host: i[A_HOSTED] / hu,
             vms_mean: i[A_VMS] / window,
             mem_committed_mib_per_host: per_host(mem_sum) + reserved,
-            mem_resident_mib_per_host: per_host(mem_sum - unused) + reserved,
+            mem_resident_mib_per_host: per_host(mem_sum - unused - saved_ksm - saved_seg)
+                + reserved,
+            mem_saved_mib_per_host: Breakdown(vec![
+                ("ksm".into(), per_host(saved_ksm)),
+                ("shared_segments".into(), per_host(saved_seg)),
+                ("page_cache".into(), per_host(saved_pc)),
+            ]),
+            time_over_physical_fraction: i[A_OVER_PHYS] / hu,
+            ksm: self.ksm_summary(),
             mem_per_workload_mib: mem_sum / i[A_HOSTED],
             mem_breakdown_mib_per_host: Breakdown(mem),
             cpu_reserved_fraction: i[A_CPU_RES] / 1e6 / (hu * self.ht.cpu_reservable()),
@@ -883,12 +1324,44 @@ impl<'a> World<'a> {
             events: self.events,
             start_latency_sketch: self.start_latency,
             slowdown_sketch: self.slowdown,
+            timeline: std::mem::take(&mut self.timeline),
         };
         if !self.sc.slo.is_empty() {
             m.slo_met = if self.sc.slo.met(&m) { 1.0 } else { 0.0 };
         }
         m
     }
+}
+
+fn pages(mib: f64) -> u64 {
+    (mib * PAGES_PER_MIB).round().max(0.0) as u64
+}
+
+/// Global tenant ids: tenant `i` of a class with `tenants = n` is `<prefix>-<i>`; a class
+/// with `tenant = "acme"` is tenant `acme`; equal names are one tenant across classes.
+fn tenant_ids(sc: &Scenario) -> Vec<Vec<u32>> {
+    let mut names: Vec<String> = vec![];
+    sc.workloads
+        .iter()
+        .map(|c| {
+            (0..c.tenants)
+                .map(|i| {
+                    let name = if c.tenants == 1 {
+                        c.tenant_prefix.clone()
+                    } else {
+                        format!("{}-{i}", c.tenant_prefix)
+                    };
+                    match names.iter().position(|n| *n == name) {
+                        Some(k) => k as u32,
+                        None => {
+                            names.push(name);
+                            (names.len() - 1) as u32
+                        }
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn exp_sample(rate: f64, rng: &mut Xoshiro256PlusPlus) -> f64 {

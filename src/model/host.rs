@@ -27,6 +27,10 @@ pub struct HostType {
     pub reserved_mib: f64,
     pub cpu_ceiling: f64,
     pub memory_overcommit: f64,
+    pub paging_slope: f64,
+    /// ksmd settings of this host type's kernel.
+    #[serde(skip)]
+    pub ksm: crate::scenario::KsmSettings,
     /// Base layer under everything (PR/SM on a mainframe); `None` for bare metal.
     pub hypervisor: Option<Layer>,
 }
@@ -53,6 +57,8 @@ impl HostType {
             reserved_mib: p.value("host_reserved_mib"),
             cpu_ceiling: p.value("cpu_ceiling"),
             memory_overcommit: p.value("memory_overcommit"),
+            paging_slope: p.value("paging_slope"),
+            ksm: Default::default(),
             hypervisor,
         }
     }
@@ -97,6 +103,22 @@ impl HostType {
     /// already taken): overcommit × physical − reserved.
     pub fn memory_admissible_mib(&self) -> f64 {
         self.memory_overcommit * self.memory_mib - self.reserved_mib - self.hypervisor_fixed_mib()
+    }
+
+    /// Physical memory workloads can be resident in (what paging starts beyond).
+    pub fn memory_physical_mib(&self) -> f64 {
+        self.memory_mib - self.reserved_mib - self.hypervisor_fixed_mib()
+    }
+
+    /// Slowdown factor from paging when `resident_mib` is resident: 1 up to physical
+    /// memory, then a steep linear cliff (`paging_slope` per unit of overcommit).
+    pub fn paging_factor(&self, resident_mib: f64) -> f64 {
+        let phys = self.memory_physical_mib();
+        if resident_mib <= phys || phys <= 0.0 {
+            1.0
+        } else {
+            1.0 + self.paging_slope * (resident_mib / phys - 1.0)
+        }
     }
 
     fn hypervisor_fixed_mib(&self) -> f64 {

@@ -64,6 +64,8 @@ pub struct Layer {
     pub io_factor: f64,
     pub net_rtt_add_us: f64,
     pub attenuation: f64,
+    pub guest_os_mergeable_fraction: f64,
+    pub segment_fraction: f64,
 }
 
 impl Layer {
@@ -96,6 +98,8 @@ impl Layer {
             io_factor: p.value("io_factor"),
             net_rtt_add_us: p.value("net_rtt_add_us"),
             attenuation: p.value("attenuation"),
+            guest_os_mergeable_fraction: p.value("guest_os_mergeable_fraction"),
+            segment_fraction: p.value("segment_fraction"),
         }
     }
 

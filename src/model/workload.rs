@@ -212,6 +212,11 @@ pub struct WorkloadClass {
     pub vcpus: f64,
     pub weight: f64,
     pub io_fraction: f64,
+    /// The image's content lives in a shared segment (z/VM DCSS) where the kernel layer
+    /// supports segments: one copy per host from guest start.
+    pub image_segment: bool,
+    /// Writes to merged (KSM) pages per second: copy-on-write un-merges them.
+    pub write_mib_per_s: f64,
 }
 
 impl WorkloadClass {

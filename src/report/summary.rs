@@ -241,3 +241,58 @@ pub fn results_csv(runs: &ScenarioRuns) -> Result<Vec<u8>> {
     w.into_inner()
         .map_err(|e| Error::Runtime(format!("results.csv: {e}")))
 }
+
+/// `timeline.csv`: the KSM counters of every host over time, per configuration and
+/// replication, with the kernel's counter names. `None` when no host ran ksmd.
+pub fn timeline_csv(runs: &ScenarioRuns) -> Result<Option<Vec<u8>>> {
+    if runs
+        .configs
+        .iter()
+        .all(|c| c.runs.iter().all(|r| r.timeline.is_empty()))
+    {
+        return Ok(None);
+    }
+    let csv_err = |e: csv::Error| Error::Runtime(format!("timeline.csv: {e}"));
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record([
+        "point",
+        "placement",
+        "host_type",
+        "replication",
+        "host",
+        "time_s",
+        "pages_shared",
+        "pages_sharing",
+        "pages_unshared",
+        "pages_volatile",
+        "full_scans",
+        "ksmd_cpu_cores",
+        "mem_saved_mib",
+    ])
+    .map_err(csv_err)?;
+    for cr in &runs.configs {
+        for (rep, r) in cr.runs.iter().enumerate() {
+            for t in &r.timeline {
+                w.write_record([
+                    runs.point.to_string(),
+                    cr.placement.clone(),
+                    cr.host_type.clone(),
+                    rep.to_string(),
+                    t.host.to_string(),
+                    format!("{}", t.time_s),
+                    t.pages_shared.to_string(),
+                    t.pages_sharing.to_string(),
+                    t.pages_unshared.to_string(),
+                    t.pages_volatile.to_string(),
+                    t.full_scans.to_string(),
+                    format!("{}", t.ksmd_cpu_cores),
+                    format!("{}", t.mem_saved_mib),
+                ])
+                .map_err(csv_err)?;
+            }
+        }
+    }
+    w.into_inner()
+        .map(Some)
+        .map_err(|e| Error::Runtime(format!("timeline.csv: {e}")))
+}

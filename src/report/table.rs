@@ -128,6 +128,51 @@ pub fn comparison(s: &Summary) -> String {
     render(&header, &rows)
 }
 
+/// The KSM table: memory saved, ksmd CPU and time to merge, for configurations that ran
+/// ksmd (empty string when none did).
+pub fn ksm(s: &Summary) -> String {
+    let mut rows = vec![];
+    for c in &s.configurations {
+        let m = |k: &str| {
+            c.metrics
+                .iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, e)| e.mean)
+        };
+        let Some(sharing) = m("ksm.pages_sharing") else {
+            continue;
+        };
+        rows.push(vec![
+            c.host_type.clone(),
+            c.placement.clone(),
+            fmt(m("ksm.scan_rate_pages_per_s"), 0),
+            fmt(Some(sharing), 0),
+            fmt(m("ksm.pages_shared"), 0),
+            fmt(Some(sharing * 4.0 / 1024.0 / 1024.0), 2),
+            fmt(m("mem_saved_mib_per_host.ksm").map(|x| x / 1024.0), 2),
+            fmt(m("cpu_cores_per_host.ksmd"), 4),
+            fmt(m("ksm.time_to_full_merge_s"), 0),
+            fmt(m("ksm.full_scans"), 1),
+        ]);
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let header = [
+        "host",
+        "placement",
+        "scan pages/s",
+        "pages_sharing",
+        "pages_shared",
+        "saved at end GiB",
+        "saved time-avg GiB",
+        "ksmd cores/host",
+        "full merge s",
+        "full_scans",
+    ];
+    render(&header, &rows)
+}
+
 fn param_row(scope: &str, name: &str, p: &Param) -> Vec<String> {
     vec![
         scope.to_string(),

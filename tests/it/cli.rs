@@ -223,3 +223,31 @@ fn missing_file_is_an_input_error() {
         .code(2)
         .stderr(predicate::str::contains("cannot read the scenario"));
 }
+
+#[test]
+fn bad_ksm_and_fraction_values() {
+    rejects(
+        &format!("{OK}\n[ksm]\nenabled = true\npages_to_scan = 0\n"),
+        &["bad.toml:19:1", "pages_to_scan must be > 0"],
+    );
+    rejects(
+        &format!("{OK}\n[ksm]\nsleep_millisecs = 0\n"),
+        &["bad.toml:18:1", "sleep_millisecs must be > 0"],
+    );
+    rejects(
+        &format!("{OK}\n[ksm]\nmax_page_sharing = 1\n"),
+        &["bad.toml:18:1", "max_page_sharing must be >= 2"],
+    );
+    rejects(
+        &format!("{OK}\n[layers.vm-kvm]\nguest_os_mergeable_fraction = 1.5\n"),
+        &["bad.toml:18:1", "out of range"],
+    );
+    rejects(
+        &format!("{OK}\n[layers.vm-kvm]\nsegment_fraction = -0.1\n"),
+        &["bad.toml:18:1", "out of range"],
+    );
+    let bad = OK.replace("image_mib = 200", "image_mib = 200\nvolatile_fraction = 2");
+    rejects(&bad, &["bad.toml:15:1", "within [0, 1]"]);
+    let bad = OK.replace("count = 2", "count = 2\nksm = { pages_to_scan = 0 }");
+    rejects(&bad, &["bad.toml:7:", "pages_to_scan must be > 0"]);
+}

@@ -4,6 +4,7 @@ mod cli;
 mod conservation;
 mod determinism;
 mod erlang;
+mod ksm;
 mod memory;
 mod mutation;
 
