@@ -231,6 +231,12 @@ pub struct RunMetrics {
     pub start_latency_sketch: QuantileSketch,
     #[serde(skip)]
     pub slowdown_sketch: QuantileSketch,
+    /// Per-class and per-rollout results, already named as their CSV columns:
+    /// `slo_violation_fraction[.<class>]` (time-weighted share of workload time above the
+    /// class's p99-slowdown bound), `slowdown_p99.<class>`, `start_latency_p95_s.<class>`,
+    /// `blocking_probability.<class>`, `interference_mean`, `rollout.<name>.duration_s`,
+    /// `rollout.<name>.capacity_lost_instance_s`, `rollout.<name>.waves`.
+    pub extra: Breakdown,
     /// KSM counters per host over time (`timeline.csv`); empty when KSM is off.
     #[serde(skip)]
     pub timeline: Vec<crate::sim::TimelineRow>,
@@ -293,6 +299,7 @@ impl RunMetrics {
         for (k, x) in &self.cpu_breakdown_cores_per_host.0 {
             v.push((format!("cpu_cores_per_host.{k}"), *x));
         }
+        v.extend(self.extra.0.iter().cloned());
         v.extend([
             ("slowdown_mean".into(), self.slowdown_mean),
             ("slowdown_p50".into(), self.slowdown_p50),

@@ -281,6 +281,46 @@ pub(crate) const HOST_PARAMS: &[ParamDef] = &[
         "allowed ratio of committed to physical memory",
     ),
     def(
+        "steal_per_overcommit",
+        "fraction per unit",
+        0.0,
+        0.0,
+        1.0,
+        "CPU lost to steal per unit of vCPU overcommit beyond one vCPU per hardware thread",
+    ),
+    def(
+        "steal_max",
+        "fraction",
+        0.12,
+        0.0,
+        1.0,
+        "upper bound of steal time",
+    ),
+    def(
+        "shared_pool_load",
+        "fraction",
+        0.0,
+        0.0,
+        1.0,
+        "how busy the other LPARs sharing this LPAR's processors are (0: dedicated processors)",
+    ),
+    def(
+        "lpar_weight_share",
+        "fraction",
+        1.0,
+        0.0,
+        1.0,
+        "this LPAR's PR/SM weight as a share of the shared pool it is entitled to under contention",
+    ),
+    def(
+        "prsm_contention_overhead",
+        "fraction",
+        0.0,
+        0.0,
+        1.0,
+        "extra PR/SM overhead at full shared-pool contention (rises linearly with shared_pool_load)",
+    ),
+    def(
         "paging_slope",
         "x per unit over",
         20.0,
@@ -704,9 +744,24 @@ mod tests {
         }
         for name in ["x86-2s", "mainframe-lpar"] {
             let h = set.host(name).unwrap();
-            // Every host parameter is set explicitly by the built-in profile (no neutral default).
-            for (k, p) in &h.params {
-                assert_ne!(p.tag, Tag::Default, "{name}.{k} must be calibrated");
+            // The capacity parameters are set explicitly by every built-in host profile;
+            // family-specific ones (steal on x86, PR/SM sharing on LPARs) may stay neutral.
+            for k in [
+                "cores",
+                "threads_per_core",
+                "smt_gain",
+                "core_speed",
+                "memory_gib",
+                "host_reserved_mib",
+                "cpu_ceiling",
+                "memory_overcommit",
+                "paging_slope",
+            ] {
+                assert_ne!(
+                    h.params[k].tag,
+                    Tag::Default,
+                    "{name}.{k} must be calibrated"
+                );
             }
         }
         // The calibration table's headline numbers.

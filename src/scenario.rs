@@ -39,11 +39,12 @@ use serde::{Deserialize, Deserializer};
 use crate::diagnostics::{Error, InputError, line_col, nearest, unknown_name};
 use crate::engine::SimTime;
 use crate::model::host::HostType;
+use crate::model::interference::ResourceVec;
 use crate::model::ksm::{KsmParams, KsmScope};
 use crate::model::layer::{Layer, LayerKind};
 use crate::model::placement::{MAX_LAYERS, Placement, Policy, VmPer};
 use crate::model::slo::Slo;
-use crate::model::workload::{Arrivals, Dist, WorkloadClass};
+use crate::model::workload::{Arrivals, Dist, Phases, WorkloadClass};
 use crate::profiles::{ProfileKind, ProfileSet, Source, Tag};
 
 /// The scenario `capsim run` uses when no file is given (also `scenarios/default.toml`).
@@ -56,6 +57,8 @@ const MAX_STATIC: u64 = 10_000_000;
 const MAX_ARRIVALS: f64 = 1e9;
 const MAX_HOSTS: i64 = 1_000_000;
 const MAX_SLOTS: u32 = 10_000;
+/// Default cap of the interference slowdown (calibration.md: assumed).
+pub const DEFAULT_SLOWDOWN_CAP: f64 = 1.4;
 
 /// A map that keeps the document's order (placements print in the order written).
 #[derive(Debug, Clone)]
@@ -109,6 +112,8 @@ pub(crate) struct ScenarioFile {
     pub slo: Slo,
     #[serde(default)]
     pub ksm: KsmFile,
+    #[serde(default)]
+    pub rollout: Vec<RolloutFile>,
 }
 
 /// `[ksm]`: ksmd on every host (the kernel's tunables); a host type may override any field
@@ -209,6 +214,47 @@ pub(crate) struct WorkloadFile {
     pub image_segment: bool,
     #[serde(default)]
     pub write_mib_per_s: f64,
+    pub pressure: Option<ResourceVec>,
+    pub sensitivity: Option<ResourceVec>,
+    pub slowdown_cap: Option<f64>,
+    pub phases: Option<Phases>,
+    pub cpu_mode: Option<String>,
+    pub cpu_limit: Option<f64>,
+    #[serde(default)]
+    pub slo: Slo,
+}
+
+/// `[[rollout]]`: a restart wave over one workload class (patching, redeploys).
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RolloutFile {
+    pub name: Option<String>,
+    pub workload: String,
+    pub start_s: f64,
+    pub batch_size: Option<u32>,
+    pub max_unavailable: Option<f64>,
+    pub scope: Option<String>,
+}
+
+/// How many instances a rollout restarts at once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Batch {
+    Size(u32),
+    /// A fraction of the class's instances (at least one).
+    Fraction(f64),
+}
+
+/// A resolved rollout.
+#[derive(Clone, Debug)]
+pub struct Rollout {
+    pub name: String,
+    pub class: usize,
+    pub start: SimTime,
+    pub batch: Batch,
+    /// `true`: a kernel patch restarts the whole stack (VM reboot); `false`: an image
+    /// redeploy restarts the per-workload layers (the containers, or the VM when the VM is
+    /// the workload's only layer).
+    pub kernel: bool,
 }
 
 /// A fully resolved and validated scenario.
@@ -229,6 +275,7 @@ pub struct Scenario {
     pub slo: Slo,
     /// The scenario-wide `[ksm]` settings (each host type has its resolved copy).
     pub ksm: KsmSettings,
+    pub rollouts: Vec<Rollout>,
     pub(crate) source: Source,
 }
 
@@ -553,6 +600,70 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
         if !(vcpus.is_finite() && vcpus > 0.0 && vcpus <= 1e4) {
             return Err(err(&at("vcpus"), format!("vcpus = {vcpus} must be > 0")));
         }
+        let pressure = w.pressure.unwrap_or_default();
+        if let Some((r, v)) = pressure.out_of(0.0, 1.0) {
+            return Err(err(
+                &at("pressure"),
+                format!("pressure.{r} = {v} must be within [0, 1]"),
+            ));
+        }
+        let sensitivity = w.sensitivity.unwrap_or_default();
+        if let Some((r, v)) = sensitivity.out_of(0.0, 2.0) {
+            return Err(err(
+                &at("sensitivity"),
+                format!("sensitivity.{r} = {v} must be within [0, 2]"),
+            ));
+        }
+        let slowdown_cap = w.slowdown_cap.unwrap_or(DEFAULT_SLOWDOWN_CAP);
+        if !(slowdown_cap.is_finite() && (1.0..=100.0).contains(&slowdown_cap)) {
+            return Err(err(
+                &at("slowdown_cap"),
+                format!("slowdown_cap = {slowdown_cap} must be within [1, 100]"),
+            ));
+        }
+        if let Some(ph) = &w.phases
+            && !(0.0..=1.0).contains(&ph.off_level)
+        {
+            return Err(err(
+                &at("phases"),
+                format!("phases.off_level = {} must be within [0, 1]", ph.off_level),
+            ));
+        }
+        if let Some(ph) = &w.phases
+            && (ph.on_s.mean() <= 0.0 || ph.off_s.mean() <= 0.0)
+        {
+            return Err(err(
+                &at("phases"),
+                "phases.on_s and phases.off_s need a mean > 0 seconds".into(),
+            ));
+        }
+        let dedicated = match w.cpu_mode.as_deref() {
+            None | Some("burstable") => false,
+            Some("dedicated") => true,
+            Some(o) => {
+                return Err(err(
+                    &at("cpu_mode"),
+                    unknown_name("cpu_mode", o, ["dedicated", "burstable"]),
+                ));
+            }
+        };
+        if let Some(l) = w.cpu_limit
+            && !(l.is_finite() && l > 0.0)
+        {
+            return Err(err(
+                &at("cpu_limit"),
+                format!("cpu_limit = {l} must be > 0 cores"),
+            ));
+        }
+        if dedicated && w.cpu_limit.is_some() {
+            return Err(err(
+                &at("cpu_limit"),
+                "a dedicated class's limit is its cpu_request: leave cpu_limit out".into(),
+            ));
+        }
+        if let Err((key, m)) = w.slo.validate() {
+            return Err(err(&["workloads", name, "slo", key], m));
+        }
         let weight = w.weight.unwrap_or(1.0);
         if !(weight.is_finite() && weight > 0.0) {
             return Err(err(&at("weight"), format!("weight = {weight} must be > 0")));
@@ -596,6 +707,13 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
             io_fraction: w.io_fraction,
             image_segment: w.image_segment,
             write_mib_per_s: w.write_mib_per_s,
+            pressure,
+            sensitivity,
+            slowdown_cap,
+            phases: w.phases,
+            dedicated,
+            cpu_limit: w.cpu_limit,
+            slo: w.slo.clone(),
         });
     }
 
@@ -783,8 +901,76 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
         return Err(err(&["slo", key], m));
     }
     let ksm = resolve_ksm(&f.ksm, horizon_s, &src, &["ksm"])?;
+    let mut rollouts = vec![];
+    for (i, r) in f.rollout.iter().enumerate() {
+        let idx = i.to_string();
+        let at = |k: &'static str| vec!["rollout", idx.as_str(), k];
+        let Some(class) = workloads.iter().position(|w| w.name == r.workload) else {
+            return Err(err(
+                &at("workload"),
+                unknown_name(
+                    "workload",
+                    &r.workload,
+                    workloads.iter().map(|w| w.name.as_str()),
+                ),
+            ));
+        };
+        if !(r.start_s.is_finite() && (0.0..horizon_s).contains(&r.start_s)) {
+            return Err(err(
+                &at("start_s"),
+                format!(
+                    "start_s = {} must be within the horizon [0, {horizon_s})",
+                    r.start_s
+                ),
+            ));
+        }
+        let batch = match (r.batch_size, r.max_unavailable) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    &at("batch_size"),
+                    "give either batch_size or max_unavailable, not both".into(),
+                ));
+            }
+            (None, None) => {
+                return Err(err(
+                    &["rollout", &idx],
+                    "a rollout needs batch_size (instances) or max_unavailable (fraction)".into(),
+                ));
+            }
+            (Some(0), _) => return Err(err(&at("batch_size"), "batch_size must be >= 1".into())),
+            (Some(b), None) => Batch::Size(b),
+            (None, Some(f)) if !(f > 0.0 && f <= 1.0) => {
+                return Err(err(
+                    &at("max_unavailable"),
+                    format!("max_unavailable = {f} must be within (0, 1]"),
+                ));
+            }
+            (None, Some(f)) => Batch::Fraction(f),
+        };
+        let kernel = match r.scope.as_deref() {
+            None | Some("image") => false,
+            Some("kernel") => true,
+            Some(o) => {
+                return Err(err(
+                    &at("scope"),
+                    unknown_name("rollout scope", o, ["image", "kernel"]),
+                ));
+            }
+        };
+        rollouts.push(Rollout {
+            name: r
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}-{i}", r.workload)),
+            class,
+            start: SimTime::from_secs_f64(r.start_s),
+            batch,
+            kernel,
+        });
+    }
 
     Ok(Scenario {
+        rollouts,
         ksm,
         slo: f.slo,
         name: f.name.unwrap_or_else(|| stem.to_string()),

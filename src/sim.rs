@@ -19,6 +19,7 @@ use crate::engine::{EventQueue, SimTime};
 use crate::metrics::{Breakdown, QuantileSketch, RunMetrics};
 use crate::model::cpu::water_fill;
 use crate::model::host::HostType;
+use crate::model::interference::{self, N_RES};
 use crate::model::ksm::{Content, Ksm, RegionId, SegmentSpec};
 use crate::model::memory::{
     HostMemory, N_PARTS, PART_GUEST_OS, PART_IMAGE, PART_LABELS, PART_LAYER0, PART_UNUSED,
@@ -39,7 +40,8 @@ const MAX_SLOWDOWN: f64 = 1e4;
 const CPU_USEFUL: usize = 0;
 const CPU_HYP: usize = 1;
 const CPU_KSMD: usize = 2;
-const CPU_LAYER0: usize = 3;
+const CPU_STEAL: usize = 3;
+const CPU_LAYER0: usize = 4;
 const CPU_CH: usize = CPU_LAYER0 + MAX_LAYERS;
 
 // Time-integrated aggregates.
@@ -97,6 +99,34 @@ enum Ev {
     },
     /// Timeline sample of every host's KSM counters.
     Sample,
+    /// A workload's demand switches between its ON and OFF phase.
+    Phase {
+        wl: u32,
+        generation: u32,
+    },
+    /// A rollout begins its first wave.
+    RolloutStart {
+        rollout: u32,
+    },
+    /// A workload restarted by a rollout is back.
+    Restarted {
+        wl: u32,
+        generation: u32,
+        rollout: u32,
+    },
+}
+
+/// Progress of one rollout.
+#[derive(Clone, Debug, Default)]
+struct RolloutState {
+    targets: Vec<u32>,
+    next: usize,
+    batch: usize,
+    in_flight: u32,
+    started: Option<SimTime>,
+    finished: Option<SimTime>,
+    waves: u32,
+    lost_instance_s: f64,
 }
 
 /// One `timeline.csv` row: a host's KSM counters at a sample time.
@@ -135,6 +165,8 @@ struct Host {
     ksm_last_sharing: u64,
     ksm_last_cpu_ns: u64,
     ksmd_demand: f64,
+    /// vCPUs of the VMs on the host (steal grows with their overcommit).
+    vcpus: f64,
     /// Shared-segment content on the host: (class, guests using it).
     segments: Vec<(u32, u32)>,
     segment_saved_kib: u64,
@@ -165,6 +197,15 @@ struct Wl {
     demand: f64,
     weight: f64,
     slowdown: f64,
+    /// Current demand level: 1 in the ON phase, `off_level` in the OFF phase.
+    level: f64,
+    on: bool,
+    /// The interference part of the slowdown.
+    interference: f64,
+    /// Phase durations come from a stream of the instance's own (seeded by class and
+    /// instance number), so every placement sees the same phases.
+    phase_rng: Option<Xoshiro256PlusPlus>,
+    restarting: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -222,6 +263,22 @@ struct World<'a> {
     tenant_ids: Vec<Vec<u32>>,
     physical_kib: u64,
     timeline: Vec<TimelineRow>,
+    class_slowdown: Vec<QuantileSketch>,
+    class_start: Vec<QuantileSketch>,
+    class_arrivals: Vec<u64>,
+    class_blocked: Vec<u64>,
+    interference_wt: (f64, f64),
+    /// Attenuation of neighbour pressure across the boundary between two instances of
+    /// the placement's unit (product of the unit layers'); 1 without a unit.
+    unit_attenuation: f64,
+    any_pressure: bool,
+    rollouts: Vec<RolloutState>,
+    psum: Vec<[f64; N_RES]>,
+    psum_scratch_d: Vec<f64>,
+    psum_scratch_w: Vec<f64>,
+    psum_scratch_i: Vec<u32>,
+    psum_scratch_o: Vec<f64>,
+    seeds: (u64, u64, u64),
 }
 
 /// Runs one replication of one configuration. In checked mode an invariant violation
@@ -306,6 +363,24 @@ impl<'a> World<'a> {
             tenant_ids: tenant_ids(sc),
             physical_kib: (ht.memory_physical_mib() * 1024.0).floor().max(0.0) as u64,
             timeline: vec![],
+            class_slowdown: vec![QuantileSketch::for_slowdown(); sc.workloads.len()],
+            class_start: vec![QuantileSketch::for_latency(); sc.workloads.len()],
+            class_arrivals: vec![0; sc.workloads.len()],
+            class_blocked: vec![0; sc.workloads.len()],
+            interference_wt: (0.0, 0.0),
+            unit_attenuation: pl.layers[..pl.unit_depth]
+                .iter()
+                .map(|l| l.attenuation)
+                .product(),
+            any_pressure: sc.workloads.iter().any(|c| !c.pressure.is_zero())
+                && sc.workloads.iter().any(|c| !c.sensitivity.is_zero()),
+            rollouts: vec![RolloutState::default(); sc.rollouts.len()],
+            psum: vec![],
+            psum_scratch_d: vec![],
+            psum_scratch_w: vec![],
+            psum_scratch_i: vec![],
+            psum_scratch_o: vec![],
+            seeds: (sc.seed, opts.point, opts.replication),
         }
     }
 
@@ -327,6 +402,10 @@ impl<'a> World<'a> {
         }
         if self.ht.ksm.enabled {
             self.q.schedule_at(SimTime::ZERO, Ev::Sample);
+        }
+        for (r, ro) in self.sc.rollouts.iter().enumerate() {
+            self.q
+                .schedule_at(ro.start, Ev::RolloutStart { rollout: r as u32 });
         }
         let horizon = self.sc.horizon;
         while let Some((now, ev)) = self.q.pop_until(horizon) {
@@ -350,6 +429,17 @@ impl<'a> World<'a> {
                     }
                 }
                 Ev::Sample => self.on_sample(),
+                Ev::Phase { wl, generation } => {
+                    if self.is_current(wl, generation) {
+                        self.on_phase(wl);
+                    }
+                }
+                Ev::RolloutStart { rollout } => self.on_rollout_start(rollout as usize),
+                Ev::Restarted {
+                    wl,
+                    generation,
+                    rollout,
+                } => self.on_restarted(wl, generation, rollout as usize),
             }
             if self.check {
                 self.check_invariants();
@@ -389,7 +479,11 @@ impl<'a> World<'a> {
         if now > from {
             let dt = SimTime(now.0 - from.0).as_secs_f64();
             for &w in &host.running {
-                self.slowdown.add(self.wls[w as usize].slowdown, dt);
+                let wl = &self.wls[w as usize];
+                self.slowdown.add(wl.slowdown, dt);
+                self.class_slowdown[wl.class as usize].add(wl.slowdown, dt);
+                self.interference_wt.0 += wl.interference * dt;
+                self.interference_wt.1 += dt;
             }
         }
         host.last_flush = now;
@@ -433,16 +527,24 @@ impl<'a> World<'a> {
         let demand = class.cpu_cores.sample(rng);
         let tenant = (self.class_seq[c] % u64::from(class.tenants)) as u32;
         self.class_seq[c] += 1;
+        let instance = self.class_seq[c] - 1;
         let counted = now >= self.warm || matches!(class.arrivals, Arrivals::Static { .. });
         if counted {
             self.arrivals += 1;
+            self.class_arrivals[c] += 1;
         }
         let Some((h, vm, delay)) = self.admit(c, tenant) else {
             if counted {
                 self.blocked += 1;
+                self.class_blocked[c] += 1;
             }
             return;
         };
+        let (seed, point, rep) = self.seeds;
+        let phase_rng = class.phases.map(|_| {
+            let stream = (1u64 << 41) | ((c as u64) << 32) | (instance & 0xFFFF_FFFF);
+            Xoshiro256PlusPlus::seed_from_u64(stream_seed(seed, point, rep, stream))
+        });
         let wl = Wl {
             class: c as u32,
             tenant: self.tenant_ids[c][tenant as usize],
@@ -457,6 +559,11 @@ impl<'a> World<'a> {
             demand,
             weight: class.weight,
             slowdown: self.fps[c].cpu_factor,
+            level: 1.0,
+            on: true,
+            interference: 1.0,
+            phase_rng,
+            restarting: false,
         };
         let id = match self.free_wls.pop() {
             Some(id) => {
@@ -611,6 +718,7 @@ impl<'a> World<'a> {
         self.hosts[h].cpu_reserved_uc += fp.unit_cpu_reserve_ucores;
         self.agg[A_CPU_RES] += fp.unit_cpu_reserve_ucores as f64;
         self.hosts[h].units += 1;
+        self.hosts[h].vcpus += fp.vm_vcpus;
         self.agg[A_VMS] += 1.0;
         self.note_host_use(h, was_used);
         let others = self.hosts[h].starts_in_flight;
@@ -706,6 +814,7 @@ impl<'a> World<'a> {
         self.hosts[h].cpu_reserved_uc -= fp.unit_cpu_reserve_ucores;
         self.agg[A_CPU_RES] -= fp.unit_cpu_reserve_ucores as f64;
         self.hosts[h].units -= 1;
+        self.hosts[h].vcpus -= fp.vm_vcpus;
         self.agg[A_VMS] -= 1.0;
         self.vms[vm as usize].alive = false;
         self.free_vms.push(vm);
@@ -718,8 +827,10 @@ impl<'a> World<'a> {
             (w.host as usize, w.arrival, w.lifetime)
         };
         if arrival >= self.warm {
-            self.start_latency
-                .add(SimTime(now.0 - arrival.0).as_secs_f64(), 1.0);
+            let lat = SimTime(now.0 - arrival.0).as_secs_f64();
+            self.start_latency.add(lat, 1.0);
+            let c = self.wls[id as usize].class as usize;
+            self.class_start[c].add(lat, 1.0);
         }
         self.flush_slowdown(h, now);
         let host = &mut self.hosts[h];
@@ -728,6 +839,7 @@ impl<'a> World<'a> {
         host.running.push(id);
         self.agg[A_RUNNING] += 1.0;
         self.recompute_cpu(h);
+        self.schedule_phase(id);
         if let Some(l) = lifetime {
             let generation = self.wls[id as usize].generation;
             self.q.schedule_in(
@@ -744,12 +856,13 @@ impl<'a> World<'a> {
             (w.host as usize, w.vm, w.class as usize, w.pos)
         };
         self.flush_slowdown(h, now);
-        let host = &mut self.hosts[h];
-        host.running.swap_remove(pos as usize);
-        if let Some(&moved) = host.running.get(pos as usize) {
-            self.wls[moved as usize].pos = pos;
+        if pos != NONE {
+            self.unlink_running(id);
+            self.agg[A_RUNNING] -= 1.0;
+        } else if self.wls[id as usize].restarting {
+            // Gone while a rollout restarts it: the wave stops waiting for it.
+            self.hosts[h].starts_in_flight -= 1;
         }
-        self.agg[A_RUNNING] -= 1.0;
         self.agg[A_HOSTED] -= 1.0;
         self.remove_workload_region(id);
         let was_used = self.hosts[h].used();
@@ -781,50 +894,109 @@ impl<'a> World<'a> {
         }
     }
 
-    /// Re-shares host `h`'s CPU after its residents or their demand changed: background
-    /// first, the rest by weighted max-min fairness; updates slowdowns and the CPU
-    /// breakdown. Cost O(residents of h).
+    /// Re-shares host `h`'s CPU after its residents or their demand changed, and
+    /// recomputes their slowdowns and the host's CPU breakdown. Cost O(residents of h).
+    ///
+    /// Order: background (idle kernels, shims, ksmd) first; dedicated workloads get their
+    /// demand up to their reservation, and their whole reservation is withheld from the
+    /// others (never lent); burstable workloads share what is left by weighted max-min
+    /// fairness, each up to its limit. Steal takes its share of the host's throughput.
+    /// slowdown = layer factor × (uncapped demand / allocation) × paging × interference.
     fn recompute_cpu(&mut self, h: usize) {
         let now = self.q.now();
         self.flush_slowdown(h, now);
+        let paging = self.refresh_pressure(h);
+        let factor = self.pl.cpu_factor();
         let host = &self.hosts[h];
         self.scratch_d.clear();
         self.scratch_w.clear();
-        let factor = self.pl.cpu_factor();
+        let mut dedicated_reserved = 0.0;
+        let mut dedicated_used = 0.0;
+        let mut burst_demand = 0.0;
         for &w in &host.running {
             let wl = &self.wls[w as usize];
-            self.scratch_d.push(wl.demand * factor);
-            self.scratch_w.push(wl.weight);
+            let caps = cpu_caps(&self.sc.workloads[wl.class as usize], factor);
+            let e = (wl.demand * wl.level * factor).min(caps.limit);
+            if caps.dedicated {
+                dedicated_reserved += caps.limit;
+                dedicated_used += e;
+                // Marked by a zero weight: not part of the burstable share.
+                self.scratch_d.push(e);
+                self.scratch_w.push(0.0);
+            } else {
+                burst_demand += e;
+                self.scratch_d.push(e);
+                self.scratch_w.push(wl.weight);
+            }
         }
-        let paging = self.refresh_pressure(h);
-        let host = &self.hosts[h];
         let bg: f64 = host.background.iter().sum::<f64>().max(0.0) + host.ksmd_demand;
-        let demand: f64 = bg + self.scratch_d.iter().sum::<f64>();
-        let cap = self.ht.throughput(demand);
+        // Dedicated threads are held whether busy or not.
+        let held = bg + dedicated_reserved + burst_demand;
+        // Steal takes its fraction of the cores: the host delivers demand in full until
+        // the remaining capacity runs out.
+        let steal = self.ht.steal_fraction(host.vcpus);
+        let cap = self
+            .ht
+            .throughput_scaled(held.max(bg + dedicated_used + burst_demand), 1.0 - steal);
         let bg_alloc = bg.min(cap);
+        let ded_alloc_scale = if bg_alloc + dedicated_used > cap && dedicated_used > 0.0 {
+            ((cap - bg_alloc) / dedicated_used).max(0.0)
+        } else {
+            1.0
+        };
+        let burst_avail = (cap - bg_alloc - dedicated_reserved.max(dedicated_used)).max(0.0);
+        // Water-fill the burstable ones only (dedicated carry weight 0 and are set below).
         self.scratch_o.clear();
         self.scratch_o.resize(self.scratch_d.len(), 0.0);
-        water_fill(
-            cap - bg_alloc,
-            &self.scratch_d,
-            &self.scratch_w,
-            &mut self.scratch_o,
-            &mut self.order,
-        );
+        {
+            let n = self.scratch_d.len();
+            let mut d = std::mem::take(&mut self.psum_scratch_d);
+            let mut wts = std::mem::take(&mut self.psum_scratch_w);
+            let mut idx = std::mem::take(&mut self.psum_scratch_i);
+            let mut out = std::mem::take(&mut self.psum_scratch_o);
+            d.clear();
+            wts.clear();
+            idx.clear();
+            for k in 0..n {
+                if self.scratch_w[k] > 0.0 {
+                    d.push(self.scratch_d[k]);
+                    wts.push(self.scratch_w[k]);
+                    idx.push(k as u32);
+                } else {
+                    self.scratch_o[k] = self.scratch_d[k] * ded_alloc_scale;
+                }
+            }
+            out.clear();
+            out.resize(d.len(), 0.0);
+            water_fill(burst_avail, &d, &wts, &mut out, &mut self.order);
+            for (j, &k) in idx.iter().enumerate() {
+                self.scratch_o[k as usize] = out[j];
+            }
+            self.psum_scratch_d = d;
+            self.psum_scratch_w = wts;
+            self.psum_scratch_i = idx;
+            self.psum_scratch_o = out;
+        }
+        self.interference(h);
         let mut useful = 0.0;
         let mut allocated = bg_alloc;
         let host = &self.hosts[h];
         for (k, &w) in host.running.iter().enumerate() {
-            let (e, a) = (self.scratch_d[k], self.scratch_o[k]);
+            let a = self.scratch_o[k];
             allocated += a;
             useful += a / factor;
-            let s = if e <= 0.0 || a >= e {
-                factor * paging
+            let wl = &self.wls[w as usize];
+            // Slowdown against the uncapped demand: a limit or a too-small dedicated
+            // reservation throttles the workload.
+            let want = wl.demand * wl.level * factor;
+            let s = if want <= 0.0 || a >= want {
+                factor
             } else if a > 0.0 {
-                (factor * paging * e / a).min(MAX_SLOWDOWN)
+                factor * want / a
             } else {
                 MAX_SLOWDOWN
             };
+            let s = (s * paging * wl.interference).min(MAX_SLOWDOWN);
             self.wls[w as usize].slowdown = s;
         }
         let mut cpu = [0.0; CPU_CH];
@@ -836,17 +1008,218 @@ impl<'a> World<'a> {
                 + host.background[pos].max(0.0) * bg_share;
         }
         cpu[CPU_KSMD] = host.ksmd_demand * bg_share;
-        cpu[CPU_HYP] = allocated * (self.ht.hypervisor_factor() - 1.0);
+        // Stolen time in proportion to what the host delivered.
+        cpu[CPU_STEAL] = if steal < 1.0 {
+            allocated * steal / (1.0 - steal)
+        } else {
+            0.0
+        };
+        cpu[CPU_HYP] = (allocated + cpu[CPU_STEAL]) * (self.ht.hypervisor_factor() - 1.0);
         if self.check && allocated > cap + 1e-9 {
             self.violation = Some(format!(
                 "host {h}: CPU allocated {allocated} exceeds capacity {cap}"
             ));
+        }
+        if self.check {
+            for (k, &w) in host.running.iter().enumerate() {
+                let c = &self.sc.workloads[self.wls[w as usize].class as usize];
+                if c.dedicated && self.scratch_o[k] > c.cpu_request * factor + 1e-9 {
+                    self.violation = Some(format!(
+                        "host {h}: dedicated workload got {} > its reservation",
+                        self.scratch_o[k]
+                    ));
+                }
+            }
         }
         let host = &mut self.hosts[h];
         for (k, v) in cpu.iter().enumerate() {
             self.agg[A_CPU0 + k] += v - host.cpu[k];
         }
         host.cpu = cpu;
+    }
+
+    /// Interference factor of every resident of host `h` from its neighbours' pressure:
+    /// full pressure from the same kernel, attenuated across the VM boundary.
+    fn interference(&mut self, h: usize) {
+        if !self.any_pressure {
+            return;
+        }
+        let host = &self.hosts[h];
+        let mut host_sum = [0.0; N_RES];
+        // Per-VM sums, indexed through the scratch vector by VM id (grown on demand).
+        if self.psum.len() < self.vms.len() {
+            self.psum.resize(self.vms.len(), [0.0; N_RES]);
+        }
+        for &w in &host.running {
+            let wl = &self.wls[w as usize];
+            if wl.vm != NONE {
+                self.psum[wl.vm as usize] = [0.0; N_RES];
+            }
+        }
+        for &w in &host.running {
+            let wl = &self.wls[w as usize];
+            let p = &self.sc.workloads[wl.class as usize].pressure.0;
+            for r in 0..N_RES {
+                let x = p[r] * wl.level;
+                host_sum[r] += x;
+                if wl.vm != NONE {
+                    self.psum[wl.vm as usize][r] += x;
+                }
+            }
+        }
+        let att = self.unit_attenuation;
+        for &w in &host.running {
+            let wl = &self.wls[w as usize];
+            let class = &self.sc.workloads[wl.class as usize];
+            let mut x = [0.0; N_RES];
+            for r in 0..N_RES {
+                let own = class.pressure.0[r] * wl.level;
+                x[r] = if wl.vm == NONE {
+                    host_sum[r] - own
+                } else {
+                    let same = self.psum[wl.vm as usize][r];
+                    (same - own) + att * (host_sum[r] - same)
+                };
+            }
+            let f = interference::slowdown(&class.sensitivity, &x, class.slowdown_cap);
+            self.wls[w as usize].interference = f;
+        }
+    }
+
+    /// Removes a running workload from its host's running list.
+    fn unlink_running(&mut self, id: u32) {
+        let (h, pos) = {
+            let w = &self.wls[id as usize];
+            (w.host as usize, w.pos)
+        };
+        let host = &mut self.hosts[h];
+        host.running.swap_remove(pos as usize);
+        if let Some(&moved) = host.running.get(pos as usize) {
+            self.wls[moved as usize].pos = pos;
+        }
+        self.wls[id as usize].pos = NONE;
+    }
+
+    /// Schedules the workload's next phase switch (ON/OFF demand), if it has phases.
+    fn schedule_phase(&mut self, id: u32) {
+        let c = self.wls[id as usize].class as usize;
+        let Some(ph) = self.sc.workloads[c].phases else {
+            return;
+        };
+        let wl = &mut self.wls[id as usize];
+        let Some(rng) = wl.phase_rng.as_mut() else {
+            return;
+        };
+        let d = if wl.on { ph.on_s } else { ph.off_s }.sample(rng);
+        let generation = wl.generation;
+        self.q
+            .schedule_in(SimTime::from_secs_f64(d), Ev::Phase { wl: id, generation });
+    }
+
+    fn on_phase(&mut self, id: u32) {
+        let c = self.wls[id as usize].class as usize;
+        let Some(ph) = self.sc.workloads[c].phases else {
+            return;
+        };
+        let h = self.wls[id as usize].host as usize;
+        self.flush_slowdown(h, self.q.now());
+        let wl = &mut self.wls[id as usize];
+        wl.on = !wl.on;
+        wl.level = if wl.on { 1.0 } else { ph.off_level };
+        if wl.pos != NONE {
+            self.recompute_cpu(h);
+        }
+        self.schedule_phase(id);
+    }
+
+    fn on_rollout_start(&mut self, r: usize) {
+        let ro = &self.sc.rollouts[r];
+        let targets: Vec<u32> = (0..self.wls.len() as u32)
+            .filter(|&w| {
+                let wl = &self.wls[w as usize];
+                wl.alive && wl.class as usize == ro.class && wl.pos != NONE
+            })
+            .collect();
+        let batch = match ro.batch {
+            crate::scenario::Batch::Size(b) => b as usize,
+            crate::scenario::Batch::Fraction(f) => {
+                ((f * targets.len() as f64).floor() as usize).max(1)
+            }
+        };
+        let st = &mut self.rollouts[r];
+        st.targets = targets;
+        st.batch = batch;
+        st.started = Some(self.q.now());
+        self.rollout_wave(r);
+    }
+
+    /// Restarts the next batch of still-running targets; marks the rollout finished when
+    /// none are left.
+    fn rollout_wave(&mut self, r: usize) {
+        let now = self.q.now();
+        let kernel = self.sc.rollouts[r].kernel;
+        let mut launched = 0;
+        while launched < self.rollouts[r].batch
+            && self.rollouts[r].next < self.rollouts[r].targets.len()
+        {
+            let id = self.rollouts[r].targets[self.rollouts[r].next];
+            self.rollouts[r].next += 1;
+            let wl = &self.wls[id as usize];
+            if !wl.alive || wl.pos == NONE || wl.restarting {
+                continue;
+            }
+            let h = wl.host as usize;
+            // Which layers restart: a kernel patch reboots the whole stack; an image
+            // redeploy restarts the per-workload layers (the VM when it is the workload).
+            let from = if kernel || self.pl.unit_depth == self.pl.layers.len() {
+                0
+            } else {
+                self.pl.unit_depth
+            };
+            self.flush_slowdown(h, now);
+            self.unlink_running(id);
+            self.agg[A_RUNNING] -= 1.0;
+            self.wls[id as usize].restarting = true;
+            let others = self.hosts[h].starts_in_flight;
+            self.hosts[h].starts_in_flight += 1;
+            let t = self.sample_starts(from, self.pl.layers.len(), others);
+            self.rollouts[r].lost_instance_s += t;
+            self.rollouts[r].in_flight += 1;
+            let generation = self.wls[id as usize].generation;
+            self.q.schedule_in(
+                SimTime::from_secs_f64(t),
+                Ev::Restarted {
+                    wl: id,
+                    generation,
+                    rollout: r as u32,
+                },
+            );
+            self.recompute_cpu(h);
+            launched += 1;
+        }
+        if launched > 0 {
+            self.rollouts[r].waves += 1;
+        } else if self.rollouts[r].in_flight == 0 && self.rollouts[r].finished.is_none() {
+            self.rollouts[r].finished = Some(now);
+        }
+    }
+
+    fn on_restarted(&mut self, id: u32, generation: u32, r: usize) {
+        let now = self.q.now();
+        if self.is_current(id, generation) && self.wls[id as usize].restarting {
+            let h = self.wls[id as usize].host as usize;
+            self.flush_slowdown(h, now);
+            self.wls[id as usize].restarting = false;
+            self.hosts[h].starts_in_flight -= 1;
+            self.wls[id as usize].pos = self.hosts[h].running.len() as u32;
+            self.hosts[h].running.push(id);
+            self.agg[A_RUNNING] += 1.0;
+            self.recompute_cpu(h);
+        }
+        self.rollouts[r].in_flight -= 1;
+        if self.rollouts[r].in_flight == 0 {
+            self.rollout_wave(r);
+        }
     }
 
     /// Adds `delta` KiB of page-cache sharing (an image held once for several users).
@@ -1175,6 +1548,77 @@ impl<'a> World<'a> {
         Breakdown(v)
     }
 
+    /// Per-class SLO results, interference, and rollouts; whether every class met its
+    /// objectives, and whether any class has some.
+    fn class_and_rollout_metrics(&self) -> (Breakdown, bool, bool) {
+        let mut v = vec![];
+        let mut all_met = true;
+        let mut any = false;
+        let (mut viol_w, mut viol_sum) = (0.0, 0.0);
+        for (c, class) in self.sc.workloads.iter().enumerate() {
+            let slo = &class.slo;
+            if slo.is_empty() {
+                continue;
+            }
+            any = true;
+            let sd = &self.class_slowdown[c];
+            let st = &self.class_start[c];
+            let blocking = if self.class_arrivals[c] > 0 {
+                self.class_blocked[c] as f64 / self.class_arrivals[c] as f64
+            } else {
+                f64::NAN
+            };
+            let p99 = sd.quantile(0.99);
+            let p95 = st.quantile(0.95);
+            if let Some(b) = slo.p99_slowdown {
+                let f = sd.fraction_above(b);
+                v.push((format!("slo_violation_fraction.{}", class.name), f));
+                if f.is_finite() {
+                    viol_sum += f * sd.weight();
+                    viol_w += sd.weight();
+                }
+            }
+            v.push((format!("slowdown_p99.{}", class.name), p99));
+            v.push((format!("start_latency_p95_s.{}", class.name), p95));
+            v.push((format!("blocking_probability.{}", class.name), blocking));
+            let over = |x: f64, b: Option<f64>| b.is_some_and(|b| x.is_finite() && x > b);
+            if over(p99, slo.p99_slowdown)
+                || over(p95, slo.start_p95_s)
+                || over(blocking, slo.blocking)
+            {
+                all_met = false;
+            }
+        }
+        if viol_w > 0.0 {
+            v.insert(0, ("slo_violation_fraction".into(), viol_sum / viol_w));
+        }
+        if self.any_pressure {
+            let (s, w) = self.interference_wt;
+            v.push((
+                "interference_mean".into(),
+                if w > 0.0 { s / w } else { f64::NAN },
+            ));
+        }
+        for (r, ro) in self.sc.rollouts.iter().enumerate() {
+            let st = &self.rollouts[r];
+            let duration = match (st.started, st.finished) {
+                (Some(a), Some(b)) => SimTime(b.0 - a.0).as_secs_f64(),
+                _ => f64::NAN,
+            };
+            v.push((format!("rollout.{}.duration_s", ro.name), duration));
+            v.push((
+                format!("rollout.{}.capacity_lost_instance_s", ro.name),
+                st.lost_instance_s,
+            ));
+            v.push((format!("rollout.{}.waves", ro.name), f64::from(st.waves)));
+            v.push((
+                format!("rollout.{}.instances", ro.name),
+                st.targets.len() as f64,
+            ));
+        }
+        (Breakdown(v), all_met, any)
+    }
+
     /// Recounts every host's memory parts from the VMs and workloads on it and compares
     /// them with the incremental accounting; checks the admission limits.
     fn check_invariants(&mut self) {
@@ -1283,9 +1727,13 @@ impl<'a> World<'a> {
         if self.ht.ksm.enabled {
             cpu.push(("ksmd".into(), per_host(i[A_CPU0 + CPU_KSMD])));
         }
+        if self.ht.steal_per_overcommit > 0.0 && self.pl.has_unit() {
+            cpu.push(("steal".into(), per_host(i[A_CPU0 + CPU_STEAL])));
+        }
         let delivered: f64 = (0..CPU_CH).map(|k| i[A_CPU0 + k]).sum();
         let raw_capacity = self.ht.cores * self.ht.core_speed * self.ht.smt_gain;
         let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { f64::NAN };
+        let (extra, classes_met, any_class_slo) = self.class_and_rollout_metrics();
         let mut m = RunMetrics {
             slo_met: f64::NAN,
             arrivals: self.arrivals,
@@ -1322,14 +1770,45 @@ impl<'a> World<'a> {
             start_latency_p95_s: self.start_latency.quantile(0.95),
             start_latency_p99_s: self.start_latency.quantile(0.99),
             events: self.events,
-            start_latency_sketch: self.start_latency,
-            slowdown_sketch: self.slowdown,
+            start_latency_sketch: std::mem::replace(
+                &mut self.start_latency,
+                QuantileSketch::new(1.0, 2.0, 2.0),
+            ),
+            slowdown_sketch: std::mem::replace(
+                &mut self.slowdown,
+                QuantileSketch::new(1.0, 2.0, 2.0),
+            ),
             timeline: std::mem::take(&mut self.timeline),
+            extra,
         };
-        if !self.sc.slo.is_empty() {
-            m.slo_met = if self.sc.slo.met(&m) { 1.0 } else { 0.0 };
+        if !self.sc.slo.is_empty() || any_class_slo {
+            m.slo_met = if self.sc.slo.met(&m) && classes_met {
+                1.0
+            } else {
+                0.0
+            };
         }
         m
+    }
+}
+
+/// Reads a class's per-instance numbers the CPU share needs.
+struct CpuCaps {
+    limit: f64,
+    dedicated: bool,
+}
+
+fn cpu_caps(class: &crate::model::workload::WorkloadClass, factor: f64) -> CpuCaps {
+    if class.dedicated {
+        CpuCaps {
+            limit: class.cpu_request * factor,
+            dedicated: true,
+        }
+    } else {
+        CpuCaps {
+            limit: class.cpu_limit.map_or(f64::INFINITY, |l| l * factor),
+            dedicated: false,
+        }
     }
 }
 

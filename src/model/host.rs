@@ -28,6 +28,11 @@ pub struct HostType {
     pub cpu_ceiling: f64,
     pub memory_overcommit: f64,
     pub paging_slope: f64,
+    pub steal_per_overcommit: f64,
+    pub steal_max: f64,
+    pub shared_pool_load: f64,
+    pub lpar_weight_share: f64,
+    pub prsm_contention_overhead: f64,
     /// ksmd settings of this host type's kernel.
     #[serde(skip)]
     pub ksm: crate::scenario::KsmSettings,
@@ -58,19 +63,40 @@ impl HostType {
             cpu_ceiling: p.value("cpu_ceiling"),
             memory_overcommit: p.value("memory_overcommit"),
             paging_slope: p.value("paging_slope"),
+            steal_per_overcommit: p.value("steal_per_overcommit"),
+            steal_max: p.value("steal_max"),
+            shared_pool_load: p.value("shared_pool_load"),
+            lpar_weight_share: p.value("lpar_weight_share"),
+            prsm_contention_overhead: p.value("prsm_contention_overhead"),
             ksm: Default::default(),
             hypervisor,
         }
     }
 
-    /// CPU factor of the base hypervisor (1.0 on bare metal).
+    /// CPU factor of the base hypervisor (1.0 on bare metal). On shared processors the
+    /// PR/SM overhead rises with the load of the other LPARs (up to ~12%).
     pub fn hypervisor_factor(&self) -> f64 {
         self.hypervisor.as_ref().map_or(1.0, |h| h.cpu_factor)
+            + self.prsm_contention_overhead * self.shared_pool_load
+    }
+
+    /// Share of its processors the LPAR gets: all of them when the shared pool is idle,
+    /// its PR/SM weight's share when the other LPARs are fully busy.
+    pub fn processor_share(&self) -> f64 {
+        self.lpar_weight_share + (1.0 - self.lpar_weight_share) * (1.0 - self.shared_pool_load)
+    }
+
+    /// Fraction of delivered CPU lost to steal with `vcpus` virtual CPUs on the host:
+    /// rises with the overcommit of vCPUs over hardware threads, up to `steal_max`.
+    pub fn steal_fraction(&self, vcpus: f64) -> f64 {
+        let threads = self.cores * self.threads_per_core;
+        let over = (vcpus / threads - 1.0).max(0.0);
+        (self.steal_per_overcommit * over).min(self.steal_max)
     }
 
     /// Cores available to guests, in reference cores, with one thread busy per core.
     fn base_cores(&self) -> f64 {
-        self.cores * self.core_speed / self.hypervisor_factor()
+        self.cores * self.core_speed * self.processor_share() / self.hypervisor_factor()
     }
 
     /// Peak throughput in reference cores with every hardware thread busy.
@@ -88,7 +114,12 @@ impl HostType {
     /// threads land on SMT siblings, each adding only (smt_gain − 1)/(threads − 1) of a
     /// core, until every thread is busy and throughput reaches `cores × smt_gain`.
     pub fn throughput(&self, demand: f64) -> f64 {
-        let c = self.base_cores();
+        self.throughput_scaled(demand, 1.0)
+    }
+
+    /// [`HostType::throughput`] on `scale` × the cores (steal takes the rest).
+    pub fn throughput_scaled(&self, demand: f64, scale: f64) -> f64 {
+        let c = self.base_cores() * scale;
         if demand <= c {
             return demand;
         }

@@ -3,6 +3,7 @@
 
 pub mod cpu;
 pub mod host;
+pub mod interference;
 pub mod ksm;
 pub mod layer;
 pub mod memory;

@@ -8,6 +8,9 @@ use rand_distr::{Distribution, Exp, LogNormal, StandardUniform};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::model::interference::ResourceVec;
+use crate::model::slo::Slo;
+
 /// A non-negative random quantity. In TOML: a plain number (constant) or
 /// `{ dist = "exponential", mean = 3600 }`, `{ dist = "lognormal", mean = 0.3, cv = 0.5 }`,
 /// `{ dist = "uniform", min = 0.1, max = 0.5 }`, `{ dist = "constant", value = 1 }`.
@@ -217,6 +220,31 @@ pub struct WorkloadClass {
     pub image_segment: bool,
     /// Writes to merged (KSM) pages per second: copy-on-write un-merges them.
     pub write_mib_per_s: f64,
+    /// Pressure this class puts on shared resources (0..1 each, at full demand).
+    pub pressure: ResourceVec,
+    /// Slowdown per unit of neighbour pressure (0..2 each).
+    pub sensitivity: ResourceVec,
+    /// Upper bound of the interference slowdown.
+    pub slowdown_cap: f64,
+    /// ON/OFF demand phases (bursty demand); `None`: constant demand.
+    pub phases: Option<Phases>,
+    /// Dedicated: request = limit, never exceeds or lends it. Burstable: request < limit,
+    /// shares the host's slack.
+    pub dedicated: bool,
+    /// Burstable limit in reference cores (`None`: no limit).
+    pub cpu_limit: Option<f64>,
+    /// This class's objectives (p99 slowdown, start p95, blocking).
+    pub slo: Slo,
+}
+
+/// ON/OFF demand: ON periods at the drawn demand, OFF periods at `off_level` × it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phases {
+    pub on_s: Dist,
+    pub off_s: Dist,
+    #[serde(default)]
+    pub off_level: f64,
 }
 
 impl WorkloadClass {
