@@ -165,11 +165,20 @@ fn run(
     }
     w(&mut o, &table::comparison(&summary))?;
     w(&mut o, "\n")?;
-    let ksm = table::ksm(&summary);
-    if !ksm.is_empty() {
-        w(&mut o, "KSM (counters at the horizon, mean per host):\n")?;
-        w(&mut o, &ksm)?;
-        w(&mut o, "\n")?;
+    for (title, t) in [
+        (
+            "KSM (counters at the horizon, mean per host):",
+            table::ksm(&summary),
+        ),
+        (
+            "Service objectives per workload class:",
+            table::class_slos(&summary),
+        ),
+        ("Rollouts:", table::rollouts(&summary)),
+    ] {
+        if !t.is_empty() {
+            w(&mut o, &format!("{title}\n{t}\n"))?;
+        }
     }
     for line in headlines(&summary) {
         w(&mut o, &format!("{line}\n"))?;

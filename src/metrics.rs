@@ -46,7 +46,8 @@ impl QuantileSketch {
         QuantileSketch::new(1e-6, 1e6, 1.01)
     }
 
-    fn index(&self, x: f64) -> usize {
+    /// The bucket of `x`; callers on a hot path cache it while `x` does not change.
+    pub fn index(&self, x: f64) -> usize {
         if x <= self.min {
             return 0;
         }
@@ -59,6 +60,15 @@ impl QuantileSketch {
             return;
         }
         let i = self.index(x);
+        self.buckets[i] += w;
+        self.total_w += w;
+        self.sum_wx += w * x;
+        self.lo = self.lo.min(x);
+        self.hi = self.hi.max(x);
+    }
+
+    /// [`QuantileSketch::add`] with the bucket already known (`i == self.index(x)`).
+    pub fn add_at(&mut self, i: usize, x: f64, w: f64) {
         self.buckets[i] += w;
         self.total_w += w;
         self.sum_wx += w * x;

@@ -222,6 +222,7 @@ pub(crate) struct WorkloadFile {
     pub cpu_limit: Option<f64>,
     #[serde(default)]
     pub slo: Slo,
+    pub hosts: Option<Vec<String>>,
 }
 
 /// `[[rollout]]`: a restart wave over one workload class (patching, redeploys).
@@ -359,7 +360,9 @@ impl Scenario {
         let mut v = vec![];
         for h in 0..self.host_types.len() {
             for (p, pl) in self.placements.iter().enumerate() {
-                if pl.host_types.contains(&h) {
+                if pl.host_types.contains(&h)
+                    && self.workloads.iter().any(|w| w.host_types.contains(&h))
+                {
                     v.push(Config {
                         placement: p,
                         host_type: h,
@@ -714,6 +717,28 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
             dedicated,
             cpu_limit: w.cpu_limit,
             slo: w.slo.clone(),
+            host_types: match &w.hosts {
+                None => (0..host_types.len()).collect(),
+                Some(hs) => {
+                    let mut v = vec![];
+                    for h in hs {
+                        match host_types.iter().position(|t| &t.name == h) {
+                            Some(i) => v.push(i),
+                            None => {
+                                return Err(err(
+                                    &at("hosts"),
+                                    unknown_name(
+                                        "host type",
+                                        h,
+                                        host_types.iter().map(|t| t.name.as_str()),
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                    v
+                }
+            },
         });
     }
 
@@ -849,7 +874,7 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
     for pl in &placements {
         for &h in &pl.host_types {
             let ht = &host_types[h];
-            for wc in &workloads {
+            for wc in workloads.iter().filter(|w| w.host_types.contains(&h)) {
                 let fp = pl.footprint(wc);
                 let (mem_kib, cpu_uc) = if pl.has_unit() {
                     (fp.unit_commit_kib(), fp.unit_cpu_reserve_ucores)

@@ -202,6 +202,8 @@ struct Wl {
     on: bool,
     /// The interference part of the slowdown.
     interference: f64,
+    /// Sketch bucket of `slowdown`, kept while it does not change (no log per event).
+    sd_bucket: u32,
     /// Phase durations come from a stream of the instance's own (seeded by class and
     /// instance number), so every placement sees the same phases.
     phase_rng: Option<Xoshiro256PlusPlus>,
@@ -265,6 +267,7 @@ struct World<'a> {
     timeline: Vec<TimelineRow>,
     class_slowdown: Vec<QuantileSketch>,
     class_start: Vec<QuantileSketch>,
+    class_has_slo: Vec<bool>,
     class_arrivals: Vec<u64>,
     class_blocked: Vec<u64>,
     interference_wt: (f64, f64),
@@ -365,6 +368,7 @@ impl<'a> World<'a> {
             timeline: vec![],
             class_slowdown: vec![QuantileSketch::for_slowdown(); sc.workloads.len()],
             class_start: vec![QuantileSketch::for_latency(); sc.workloads.len()],
+            class_has_slo: sc.workloads.iter().map(|c| !c.slo.is_empty()).collect(),
             class_arrivals: vec![0; sc.workloads.len()],
             class_blocked: vec![0; sc.workloads.len()],
             interference_wt: (0.0, 0.0),
@@ -385,7 +389,15 @@ impl<'a> World<'a> {
     }
 
     fn run(&mut self) -> Result<(), String> {
+        let host_type = self
+            .sc
+            .host_types
+            .iter()
+            .position(|h| std::ptr::eq(h, self.ht));
         for (c, class) in self.sc.workloads.iter().enumerate() {
+            if !host_type.is_some_and(|h| class.host_types.contains(&h)) {
+                continue;
+            }
             match class.arrivals {
                 Arrivals::Static { count } => {
                     for _ in 0..count {
@@ -480,8 +492,11 @@ impl<'a> World<'a> {
             let dt = SimTime(now.0 - from.0).as_secs_f64();
             for &w in &host.running {
                 let wl = &self.wls[w as usize];
-                self.slowdown.add(wl.slowdown, dt);
-                self.class_slowdown[wl.class as usize].add(wl.slowdown, dt);
+                let b = wl.sd_bucket as usize;
+                self.slowdown.add_at(b, wl.slowdown, dt);
+                if self.class_has_slo[wl.class as usize] {
+                    self.class_slowdown[wl.class as usize].add_at(b, wl.slowdown, dt);
+                }
                 self.interference_wt.0 += wl.interference * dt;
                 self.interference_wt.1 += dt;
             }
@@ -562,6 +577,7 @@ impl<'a> World<'a> {
             level: 1.0,
             on: true,
             interference: 1.0,
+            sd_bucket: self.slowdown.index(self.fps[c].cpu_factor) as u32,
             phase_rng,
             restarting: false,
         };
@@ -997,7 +1013,12 @@ impl<'a> World<'a> {
                 MAX_SLOWDOWN
             };
             let s = (s * paging * wl.interference).min(MAX_SLOWDOWN);
-            self.wls[w as usize].slowdown = s;
+            if s != wl.slowdown {
+                let b = self.slowdown.index(s) as u32;
+                let wl = &mut self.wls[w as usize];
+                wl.slowdown = s;
+                wl.sd_bucket = b;
+            }
         }
         let mut cpu = [0.0; CPU_CH];
         cpu[CPU_USEFUL] = useful;

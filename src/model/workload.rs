@@ -235,6 +235,8 @@ pub struct WorkloadClass {
     pub cpu_limit: Option<f64>,
     /// This class's objectives (p99 slowdown, start p95, blocking).
     pub slo: Slo,
+    /// Host types this class runs on (indices; all by default).
+    pub host_types: Vec<usize>,
 }
 
 /// ON/OFF demand: ON periods at the drawn demand, OFF periods at `off_level` × it.

@@ -173,6 +173,102 @@ pub fn ksm(s: &Summary) -> String {
     render(&header, &rows)
 }
 
+/// Per-class SLO results (`slo_violation_fraction.<class>` …), one row per
+/// configuration × class; empty when no class has objectives.
+pub fn class_slos(s: &Summary) -> String {
+    let mut rows = vec![];
+    for c in &s.configurations {
+        let m = |k: &str| {
+            c.metrics
+                .iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, e)| e.mean)
+        };
+        let classes: Vec<&str> = c
+            .metrics
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix("slowdown_p99."))
+            .collect();
+        for class in classes {
+            if m(&format!("slowdown_p99.{class}")).is_none() {
+                continue;
+            }
+            rows.push(vec![
+                c.host_type.clone(),
+                c.placement.clone(),
+                class.to_string(),
+                fmt(m(&format!("slowdown_p99.{class}")), 3),
+                fmt(
+                    m(&format!("slo_violation_fraction.{class}")).map(|x| x * 100.0),
+                    2,
+                ),
+                fmt(m(&format!("start_latency_p95_s.{class}")), 2),
+                fmt(
+                    m(&format!("blocking_probability.{class}")).map(|x| x * 100.0),
+                    2,
+                ),
+                fmt(m("interference_mean"), 3),
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let header = [
+        "host",
+        "placement",
+        "class",
+        "slowdown p99",
+        "% time over SLO",
+        "start p95 s",
+        "blocked %",
+        "interference mean",
+    ];
+    render(&header, &rows)
+}
+
+/// Rollouts: waves, duration and capacity lost per configuration.
+pub fn rollouts(s: &Summary) -> String {
+    let mut rows = vec![];
+    for c in &s.configurations {
+        let m = |k: &str| {
+            c.metrics
+                .iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, e)| e.mean)
+        };
+        let names: Vec<&str> = c
+            .metrics
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix("rollout.")?.strip_suffix(".duration_s"))
+            .collect();
+        for r in names {
+            rows.push(vec![
+                c.host_type.clone(),
+                c.placement.clone(),
+                r.to_string(),
+                fmt(m(&format!("rollout.{r}.instances")), 0),
+                fmt(m(&format!("rollout.{r}.waves")), 0),
+                fmt(m(&format!("rollout.{r}.duration_s")), 1),
+                fmt(m(&format!("rollout.{r}.capacity_lost_instance_s")), 0),
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let header = [
+        "host",
+        "placement",
+        "rollout",
+        "instances",
+        "waves",
+        "duration s",
+        "instance-s unavailable",
+    ];
+    render(&header, &rows)
+}
+
 fn param_row(scope: &str, name: &str, p: &Param) -> Vec<String> {
     vec![
         scope.to_string(),

@@ -251,3 +251,37 @@ fn bad_ksm_and_fraction_values() {
     let bad = OK.replace("count = 2", "count = 2\nksm = { pages_to_scan = 0 }");
     rejects(&bad, &["bad.toml:7:", "pages_to_scan must be > 0"]);
 }
+
+#[test]
+fn bad_interference_slo_and_rollout_values() {
+    let bad = OK.replace(
+        "image_mib = 200",
+        "image_mib = 200\npressure = { llc = 1.5 }",
+    );
+    rejects(
+        &bad,
+        &["bad.toml:15:1", "pressure.llc = 1.5 must be within [0, 1]"],
+    );
+    let bad = OK.replace(
+        "image_mib = 200",
+        "image_mib = 200\nsensitivity = { lcc = 0.5 }",
+    );
+    rejects(&bad, &["bad.toml:15:", "did you mean `llc`"]);
+    let bad = OK.replace(
+        "image_mib = 200",
+        "image_mib = 200\nslo = { p99_latency = 2 }",
+    );
+    rejects(&bad, &["bad.toml:15:", "unknown key `p99_latency`"]);
+    rejects(
+        &format!("{OK}\n[slo]\np99_slowdwn = 1.5\n"),
+        &["bad.toml:18:1", "did you mean `p99_slowdown`"],
+    );
+    rejects(
+        &format!("{OK}\n[[rollout]]\nworkload = \"web\"\nstart_s = 10\nbatch_size = 0\n"),
+        &["bad.toml:20:1", "batch_size must be >= 1"],
+    );
+    rejects(
+        &format!("{OK}\n[[rollout]]\nworkload = \"wbe\"\nstart_s = 10\nbatch_size = 2\n"),
+        &["bad.toml:18:1", "did you mean `web`"],
+    );
+}

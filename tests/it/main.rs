@@ -7,6 +7,7 @@ mod erlang;
 mod ksm;
 mod memory;
 mod mutation;
+mod neighbours;
 
 use capsim::scenario::{Config, Scenario};
 
