@@ -172,7 +172,7 @@ fn run(
     w(&mut o, "\n")?;
     w(
         &mut o,
-        &format!("simulated in {elapsed:.2} s; summary.json, results.csv, plots/ written\n"),
+        &format!("done in {elapsed:.2} s: summary.json, results.csv, plots/, report.html\n"),
     )?;
     w(
         &mut o,
