@@ -1,4 +1,4 @@
-//! The command line: `capsim run | validate | explain | profiles`.
+//! The command line: `capsim run | validate | explain | profiles | report`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -56,6 +56,8 @@ pub enum Command {
     Explain { scenario: Option<PathBuf> },
     /// List the built-in calibrated profiles.
     Profiles,
+    /// Re-render report.html and plots/ from a report directory's saved results (no rerun).
+    Report { dir: PathBuf },
 }
 
 /// Parses `args` and runs the command. Clap handles `--help`/usage errors itself (exit 2).
@@ -109,6 +111,11 @@ where
             print!("{}", table::profiles(&ProfileSet::builtin()?));
             Ok(())
         }
+        Command::Report { dir } => {
+            crate::report::html::render(&dir)?;
+            println!("report: {}", dir.join("report.html").display());
+            Ok(())
+        }
     }
 }
 
@@ -146,7 +153,9 @@ fn run(
         if let Some(t) = &timeline {
             write_file(dir, "timeline.csv", t)?;
         }
-        write_file(dir, "scenario.toml", sc.source_text().as_bytes())
+        write_file(dir, "scenario.toml", sc.source_text().as_bytes())?;
+        // Rendered from the files just written, so `capsim report` redraws the same page.
+        crate::report::html::render(dir)
     })?;
     let elapsed = started.elapsed().as_secs_f64();
     let stdout = std::io::stdout();
@@ -180,57 +189,23 @@ fn run(
             w(&mut o, &format!("{title}\n{t}\n"))?;
         }
     }
-    for line in headlines(&summary) {
-        w(&mut o, &format!("{line}\n"))?;
-    }
+
     w(
         &mut o,
-        &format!(
-            "report: {} (summary.json, results.csv) — {:.2} s\n",
-            out.display(),
-            elapsed
-        ),
+        &format!("done in {elapsed:.2} s: summary.json, results.csv, plots/, report.html\n"),
     )?;
+    w(
+        &mut o,
+        &format!("report: {}\n", out.join("report.html").display()),
+    )?;
+    let noun = crate::report::headline::workload_noun(Some(sc));
+    for line in crate::report::headline::sentences(&summary, &noun) {
+        w(&mut o, &format!("{line}\n"))?;
+    }
     Ok(())
 }
 
 /// One sentence per host type: the densest placement and how the others compare.
 pub fn headlines(s: &Summary) -> Vec<String> {
-    let mut lines = vec![];
-    let mut hosts: Vec<&str> = vec![];
-    for c in &s.configurations {
-        if !hosts.contains(&c.host_type.as_str()) {
-            hosts.push(&c.host_type);
-        }
-    }
-    for h in hosts {
-        let mut rows: Vec<(&str, f64)> = s
-            .configurations
-            .iter()
-            .filter(|c| c.host_type == h)
-            .filter_map(|c| {
-                Some((
-                    c.placement.as_str(),
-                    s.mean(&c.placement, h, "density_per_host")?,
-                ))
-            })
-            .collect();
-        rows.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let Some(&(best, d)) = rows.first() else {
-            continue;
-        };
-        let others: Vec<String> = rows[1..]
-            .iter()
-            .map(|(p, x)| format!("{p} {:.1} ({:+.0}%)", x, (x / d - 1.0) * 100.0))
-            .collect();
-        lines.push(format!(
-            "on {h}: {best} packs the most, {d:.1} workloads per host in use; {}",
-            if others.is_empty() {
-                "no other placement".into()
-            } else {
-                others.join(", ")
-            }
-        ));
-    }
-    lines
+    crate::report::headline::sentences(s, "workloads")
 }

@@ -1,8 +1,13 @@
 //! What a run leaves behind: `summary.json` (stable schema), `results.csv` (one row per
-//! point × placement × host type × replication) and the comparison table on the terminal.
+//! point × placement × host type × replication), the comparison table on the terminal,
+//! and `report.html` with its plots (`plots/*.png`, `plots/*.svg`).
 //! Files are written into a temporary directory that is renamed into place, so a failed
 //! run never leaves a half-written report.
 
+pub mod headline;
+pub mod html;
+pub(crate) mod plots;
+pub mod saved;
 pub mod summary;
 pub mod table;
 

@@ -75,6 +75,12 @@ fn fmt_ci(s: &Summary, i: usize, metric: &str, digits: usize, scale: f64) -> Str
 
 /// The comparison table `capsim run` prints.
 pub fn comparison(s: &Summary) -> String {
+    let (header, rows) = comparison_rows(s);
+    render(&header, &rows)
+}
+
+/// The comparison table's header and rows (the terminal and the HTML report share them).
+pub fn comparison_rows(s: &Summary) -> ([&'static str; 12], Vec<Vec<String>>) {
     let header = [
         "host",
         "placement",
@@ -125,7 +131,7 @@ pub fn comparison(s: &Summary) -> String {
             },
         ]);
     }
-    render(&header, &rows)
+    (header, rows)
 }
 
 /// The KSM table: memory saved, ksmd CPU and time to merge, for configurations that ran

@@ -8,6 +8,7 @@ mod ksm;
 mod memory;
 mod mutation;
 mod neighbours;
+mod report;
 
 use capsim::scenario::{Config, Scenario};
 
