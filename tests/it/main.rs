@@ -5,6 +5,7 @@ mod conservation;
 mod determinism;
 mod erlang;
 mod ksm;
+mod library;
 mod memory;
 mod mutation;
 mod neighbours;
