@@ -717,28 +717,8 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
             dedicated,
             cpu_limit: w.cpu_limit,
             slo: w.slo.clone(),
-            host_types: match &w.hosts {
-                None => (0..host_types.len()).collect(),
-                Some(hs) => {
-                    let mut v = vec![];
-                    for h in hs {
-                        match host_types.iter().position(|t| &t.name == h) {
-                            Some(i) => v.push(i),
-                            None => {
-                                return Err(err(
-                                    &at("hosts"),
-                                    unknown_name(
-                                        "host type",
-                                        h,
-                                        host_types.iter().map(|t| t.name.as_str()),
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                    v
-                }
-            },
+            host_types: host_indices(w.hosts.as_deref(), &host_types)
+                .map_err(|m| err(&at("hosts"), m))?,
         });
     }
 
@@ -829,28 +809,8 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
             Some(s) => Policy::parse(s)
                 .ok_or_else(|| err(&at("policy"), unknown_name("policy", s, Policy::NAMES)))?,
         };
-        let host_idx = match &p.hosts {
-            None => (0..host_types.len()).collect(),
-            Some(hs) => {
-                let mut v = vec![];
-                for h in hs {
-                    match host_types.iter().position(|t| &t.name == h) {
-                        Some(i) => v.push(i),
-                        None => {
-                            return Err(err(
-                                &at("hosts"),
-                                unknown_name(
-                                    "host type",
-                                    h,
-                                    host_types.iter().map(|t| t.name.as_str()),
-                                ),
-                            ));
-                        }
-                    }
-                }
-                v
-            }
-        };
+        let host_idx =
+            host_indices(p.hosts.as_deref(), &host_types).map_err(|m| err(&at("hosts"), m))?;
         if host_idx.is_empty() {
             return Err(err(
                 &at("hosts"),
@@ -1010,6 +970,22 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
         workloads,
         source: src,
     })
+}
+
+/// Indices of the named host types (all of them when no list is given); the error names
+/// the nearest valid host type.
+fn host_indices(names: Option<&[String]>, host_types: &[HostType]) -> Result<Vec<usize>, String> {
+    let Some(names) = names else {
+        return Ok((0..host_types.len()).collect());
+    };
+    names
+        .iter()
+        .map(|h| {
+            host_types.iter().position(|t| &t.name == h).ok_or_else(|| {
+                unknown_name("host type", h, host_types.iter().map(|t| t.name.as_str()))
+            })
+        })
+        .collect()
 }
 
 fn resolve_ksm(
