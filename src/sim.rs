@@ -1089,6 +1089,10 @@ impl<'a> World<'a> {
             }
         }
         let att = self.unit_attenuation;
+        // Residents of one class in the same phase (and VM grouping) see the same
+        // pressure: remember the last few answers instead of recomputing the exps.
+        let mut memo: [(u32, [f64; N_RES], f64); 8] = [(u32::MAX, [0.0; N_RES], 1.0); 8];
+        let mut memo_next = 0;
         for &w in &host.running {
             let wl = &self.wls[w as usize];
             let class = &self.sc.workloads[wl.class as usize];
@@ -1102,7 +1106,15 @@ impl<'a> World<'a> {
                     (same - own) + att * (host_sum[r] - same)
                 };
             }
-            let f = interference::slowdown(&class.sensitivity, &x, class.slowdown_cap);
+            let f = match memo.iter().find(|(c, mx, _)| *c == wl.class && *mx == x) {
+                Some(&(_, _, f)) => f,
+                None => {
+                    let f = interference::slowdown(&class.sensitivity, &x, class.slowdown_cap);
+                    memo[memo_next] = (wl.class, x, f);
+                    memo_next = (memo_next + 1) % memo.len();
+                    f
+                }
+            };
             self.wls[w as usize].interference = f;
         }
     }

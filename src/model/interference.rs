@@ -73,10 +73,12 @@ pub fn response(x: f64) -> f64 {
 /// Slowdown factor of a workload with `sensitivity` under `pressure` from neighbours
 /// (already attenuated), capped at `cap`.
 pub fn slowdown(sensitivity: &ResourceVec, pressure: &[f64; N_RES], cap: f64) -> f64 {
+    // Resources the class is insensitive to cost nothing (no exp).
     let s: f64 = sensitivity
         .0
         .iter()
         .zip(pressure)
+        .filter(|(s, _)| **s != 0.0)
         .map(|(s, p)| s * response(*p))
         .sum();
     (1.0 + s).min(cap)
