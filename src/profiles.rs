@@ -78,7 +78,7 @@ pub struct Param {
 
 /// The definition of a numeric profile field: its unit, neutral default and valid range.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct ParamDef {
+pub struct ParamDef {
     pub name: &'static str,
     pub unit: &'static str,
     pub default: f64,
@@ -329,6 +329,17 @@ pub(crate) const HOST_PARAMS: &[ParamDef] = &[
         "slowdown added per unit of resident memory beyond physical (the paging cliff)",
     ),
 ];
+
+/// Every numeric field a layer profile (`[layers.NAME]`) accepts, in definition order
+/// (for documentation and tools: `docs/scenarios.md` is checked against it).
+pub fn layer_params() -> &'static [ParamDef] {
+    LAYER_PARAMS
+}
+
+/// Every numeric field a host profile (`[hosts.NAME]`) accepts, in definition order.
+pub fn host_params() -> &'static [ParamDef] {
+    HOST_PARAMS
+}
 
 /// Which kind of profile a table describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

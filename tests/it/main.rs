@@ -3,6 +3,7 @@
 mod cli;
 mod conservation;
 mod determinism;
+mod docs;
 mod erlang;
 mod ksm;
 mod library;
