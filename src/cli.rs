@@ -152,6 +152,13 @@ where
             if let Some(s) = seed {
                 sc.seed = s;
             }
+            // A sweep's points are checked here too: a scenario is valid or it is not.
+            let n_points = points(&sc)?.len();
+            if n_points > 1 && !quiet && !json {
+                eprintln!(
+                    "capsim: this scenario sweeps {n_points} points; `run` simulates the base scenario, `capsim sweep` runs them all"
+                );
+            }
             if replications == 0 {
                 return Err(Error::Usage("--replications must be >= 1".into()));
             }

@@ -6,6 +6,7 @@ mod determinism;
 mod erlang;
 mod memory;
 mod mutation;
+mod study;
 
 use capsim::scenario::{Config, Scenario};
 
