@@ -75,6 +75,9 @@ fn main() {
         r1.configs.len(),
         t1 / t2,
         cpu2.map_or("n/a".into(), |c| format!("{:.2}", c / t2)),
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
 }

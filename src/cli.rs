@@ -246,7 +246,8 @@ where
                 precision,
                 max_count,
             };
-            let out = out.unwrap_or_else(|| Path::new("output").join(format!("{}-search", sc.name)));
+            let out =
+                out.unwrap_or_else(|| Path::new("output").join(format!("{}-search", sc.name)));
             let pool = crate::study::pool(threads)?;
             let rep = search(&sc, &opts, &pool)?;
             let json_text = serde_json::to_string_pretty(&rep)
@@ -262,7 +263,7 @@ where
             } else if !quiet {
                 print!("{}", rep.table());
                 println!(
-                    "count at SLO = most `{}` instances on one host meeting every SLO in >= {:.0}% of {} replications; density ±{:.0}% CI at that count",
+                    "count at SLO = most `{}` instances on one host meeting every SLO in >= {:.0}% of {} replications; density/host and MiB/workload at that count with their {:.0}% CIs",
                     rep.workload,
                     rep.slo_fraction * 100.0,
                     rep.replications,
@@ -434,10 +435,8 @@ fn progress_bar(silent: bool) -> Option<indicatif::ProgressBar> {
     if silent || !std::io::stderr().is_terminal() {
         return None;
     }
-    let pb = indicatif::ProgressBar::with_draw_target(
-        Some(0),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
+    let pb =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{elapsed_precise} [{bar:40}] {pos}/{len} replications, ETA {eta}",
     ) {

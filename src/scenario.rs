@@ -273,13 +273,14 @@ impl Scenario {
     /// Resolves an edited copy of this scenario's document (a sweep point) exactly as a
     /// file would be; errors still point into the original file.
     pub(crate) fn resolve_document(&self, doc: toml::Table) -> Result<Scenario, InputError> {
-        let f: ScenarioFile = toml::Value::Table(doc).try_into().map_err(|e: toml::de::Error| {
-            InputError {
-                file: self.source.name.clone(),
-                line_col: None,
-                message: improve_serde_message(e.message().trim()),
-            }
-        })?;
+        let f: ScenarioFile =
+            toml::Value::Table(doc)
+                .try_into()
+                .map_err(|e: toml::de::Error| InputError {
+                    file: self.source.name.clone(),
+                    line_col: None,
+                    message: improve_serde_message(e.message().trim()),
+                })?;
         let stem = self.name.clone();
         resolve(f, self.source.clone(), &stem)
     }

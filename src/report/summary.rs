@@ -11,6 +11,13 @@ use crate::study::{ConfigRecords, PointRuns, RunRecord, ScenarioRuns};
 /// The default confidence level (a scenario's `[study] confidence` overrides it).
 pub const CONFIDENCE: f64 = 0.95;
 
+/// A sweep point's axis values: (path, value as shown).
+pub type AxisValues = Vec<(String, String)>;
+
+/// One point of a study as the summary needs it: the scenario it ran, its axis values
+/// and its replications.
+pub type StudyPoint<'a> = (&'a Scenario, AxisValues, PointRuns);
+
 /// One metric over the replications: mean and confidence half-width (null when fewer
 /// than two replications).
 #[derive(Serialize, Clone, Debug)]
@@ -144,10 +151,7 @@ impl Summary {
 
     /// The summary of a study: every point with the scenario it was run with and its axis
     /// values. `base` names the study; `confidence` comes from its `[study]`.
-    pub fn from_points(
-        base: &Scenario,
-        points: &[(&Scenario, Vec<(String, String)>, PointRuns)],
-    ) -> Summary {
+    pub fn from_points(base: &Scenario, points: &[StudyPoint]) -> Summary {
         let level = base.study.confidence;
         let mut configurations = vec![];
         let mut paired_differences = vec![];

@@ -147,11 +147,13 @@ pub(crate) fn resolve_study(f: Option<&StudyFile>, src: &Source) -> Result<Study
             format!("replications_min = {min} must be from 1 to {MAX_REPLICATIONS}"),
         ));
     }
-    let max = f.replications_max.unwrap_or(if f.target_rel_half_width.is_some() {
-        min.max(30)
-    } else {
-        min
-    });
+    let max = f
+        .replications_max
+        .unwrap_or(if f.target_rel_half_width.is_some() {
+            min.max(30)
+        } else {
+            min
+        });
     if max > MAX_REPLICATIONS {
         return Err(err(
             "replications_max",
@@ -179,7 +181,10 @@ pub(crate) fn resolve_study(f: Option<&StudyFile>, src: &Source) -> Result<Study
             format!("target_rel_half_width = {t} must be > 0 (e.g. 0.05 for ±5%)"),
         ));
     }
-    let metric = f.metric.clone().unwrap_or_else(|| "density_per_host".into());
+    let metric = f
+        .metric
+        .clone()
+        .unwrap_or_else(|| "density_per_host".into());
     if !STOP_METRICS.contains(&metric.as_str()) {
         return Err(err(
             "metric",
@@ -214,10 +219,16 @@ fn number(v: &toml::Value) -> Option<f64> {
 /// The values of a `range = { from, to, step }`, `to` included: integers when all three
 /// are integers (so `count` axes stay integers), floats otherwise. Each value is computed
 /// as `from + i·step`, never by accumulation, so no rounding drift creeps in.
-fn range_values(r: &RangeFile, at: &dyn Fn(&str, String) -> InputError) -> Result<Vec<toml::Value>, InputError> {
+fn range_values(
+    r: &RangeFile,
+    at: &dyn Fn(&str, String) -> InputError,
+) -> Result<Vec<toml::Value>, InputError> {
     let (Some(from), Some(to), Some(step)) = (number(&r.from), number(&r.to), number(&r.step))
     else {
-        return Err(at("range", "`range` needs numbers: { from = 1, to = 10, step = 1 }".into()));
+        return Err(at(
+            "range",
+            "`range` needs numbers: { from = 1, to = 10, step = 1 }".into(),
+        ));
     };
     if !(from.is_finite() && to.is_finite() && step.is_finite()) {
         return Err(at("range", "`range` bounds must be finite".into()));
@@ -246,11 +257,16 @@ fn range_values(r: &RangeFile, at: &dyn Fn(&str, String) -> InputError) -> Resul
     }
     let ints = matches!(
         (&r.from, &r.to, &r.step),
-        (toml::Value::Integer(_), toml::Value::Integer(_), toml::Value::Integer(_))
+        (
+            toml::Value::Integer(_),
+            toml::Value::Integer(_),
+            toml::Value::Integer(_)
+        )
     );
     Ok((0..n)
         .map(|i| {
-            if let (true, toml::Value::Integer(f), toml::Value::Integer(s)) = (ints, &r.from, &r.step)
+            if let (true, toml::Value::Integer(f), toml::Value::Integer(s)) =
+                (ints, &r.from, &r.step)
             {
                 toml::Value::Integer(f + s * i as i64)
             } else {
@@ -377,7 +393,14 @@ pub(crate) fn resolve_sweep(
             let hint = match nearest(&a.path, valid.iter().map(String::as_str)) {
                 Some(n) => format!("did you mean `{n}`?"),
                 None => {
-                    let top: Vec<&str> = ["hosts.NAME.KEY", "workloads.NAME.KEY", "layers.NAME.KEY", "placements", "slo.KEY"].to_vec();
+                    let top: Vec<&str> = [
+                        "hosts.NAME.KEY",
+                        "workloads.NAME.KEY",
+                        "layers.NAME.KEY",
+                        "placements",
+                        "slo.KEY",
+                    ]
+                    .to_vec();
                     format!("valid paths look like {}", top.join(", "))
                 }
             };
@@ -391,17 +414,26 @@ pub(crate) fn resolve_sweep(
         }
         let values = match (&a.values, &a.range) {
             (Some(_), Some(_)) => {
-                return Err(at("range", "give either `values` or `range`, not both".into()));
+                return Err(at(
+                    "range",
+                    "give either `values` or `range`, not both".into(),
+                ));
             }
             (None, None) => {
                 return Err(at(
                     "path",
-                    format!("axis `{}` needs `values = [...]` or `range = {{ from, to, step }}`", a.path),
+                    format!(
+                        "axis `{}` needs `values = [...]` or `range = {{ from, to, step }}`",
+                        a.path
+                    ),
                 ));
             }
             (Some(v), None) => {
                 if v.is_empty() {
-                    return Err(at("values", format!("empty axis: `{}` has no values", a.path)));
+                    return Err(at(
+                        "values",
+                        format!("empty axis: `{}` has no values", a.path),
+                    ));
                 }
                 if v.len() > MAX_AXIS_VALUES {
                     return Err(at(
@@ -420,7 +452,10 @@ pub(crate) fn resolve_sweep(
                     x => vec![x],
                 };
                 if list.is_empty() {
-                    return Err(at("values", "a `placements` value selects no placement".into()));
+                    return Err(at(
+                        "values",
+                        "a `placements` value selects no placement".into(),
+                    ));
                 }
                 for x in list {
                     let Some(s) = x.as_str() else {

@@ -292,3 +292,21 @@ pub(crate) fn run_point(pt: &Point, plan: &RunPlan) -> Result<PointRuns> {
             .collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stopping_metric_is_a_run_metric() {
+        let sc = Scenario::default_scenario();
+        let m = run_config(&sc, sc.configs()[0], RunOptions::default()).unwrap();
+        let names: Vec<String> = m.flat().into_iter().map(|(k, _)| k).collect();
+        for s in crate::scenario::study::STOP_METRICS {
+            assert!(
+                names.iter().any(|n| n == s),
+                "{s} is not in RunMetrics::flat()"
+            );
+        }
+    }
+}

@@ -44,6 +44,9 @@ pub struct Evaluation {
 /// The answer for one placement on one host type.
 #[derive(Serialize, Clone, Debug)]
 pub struct SearchResult {
+    /// The sweep point searched (0 without a sweep) and its axis values.
+    pub point: u64,
+    pub axis_values: Vec<(String, String)>,
     pub placement: String,
     pub host_type: String,
     /// Largest count that met the SLO (0: not even one instance does).
@@ -99,8 +102,14 @@ fn estimate(runs: &[RunMetrics], f: fn(&RunMetrics) -> f64, level: f64) -> Estim
     }
 }
 
-/// Searches every configuration of `sc` (in parallel on `pool`).
-pub fn search(sc: &Scenario, opts: &SearchOptions, pool: &rayon::ThreadPool) -> Result<SearchReport> {
+/// Searches every configuration of every sweep point of `sc` (in parallel on `pool`):
+/// with a sweep, the answer is a curve (e.g. density at the SLO vs host memory).
+pub fn search(
+    sc: &Scenario,
+    opts: &SearchOptions,
+    pool: &rayon::ThreadPool,
+) -> Result<SearchReport> {
+    let pts = crate::study::sweep::points(sc)?;
     if sc.slo.is_empty() {
         return Err(Error::Usage(format!(
             "scenario `{}` has no [slo]: density at the SLO needs objectives (e.g. [slo] blocking = 0.0, p99_slowdown = 1.5)",
@@ -112,11 +121,18 @@ pub fn search(sc: &Scenario, opts: &SearchOptions, pool: &rayon::ThreadPool) -> 
             "--replications, --precision and --max-count must be >= 1".into(),
         ));
     }
-    let configs = sc.configs();
+    let work: Vec<(&crate::study::sweep::Point, Config)> = pts
+        .iter()
+        .flat_map(|p| p.scenario.configs().into_iter().map(move |c| (p, c)))
+        .collect();
     let results: Vec<Result<SearchResult>> = pool.install(|| {
-        configs
-            .par_iter()
-            .map(|&cfg| search_config(sc, cfg, opts))
+        work.par_iter()
+            .map(|&(p, cfg)| {
+                let mut r = search_config(&p.scenario, cfg, opts)?;
+                r.point = p.index;
+                r.axis_values = p.axis_values.clone();
+                Ok(r)
+            })
             .collect()
     });
     Ok(SearchReport {
@@ -207,6 +223,8 @@ fn search_config(sc: &Scenario, cfg: Config, opts: &SearchOptions) -> Result<Sea
         .find(|e| e.count == lo)
         .map_or(0.0, |e| e.slo_met_fraction);
     Ok(SearchResult {
+        point: 0,
+        axis_values: vec![],
         placement: sc.placements[cfg.placement].name.clone(),
         host_type: sc.host_types[cfg.host_type].name.clone(),
         count: lo,
@@ -226,22 +244,34 @@ impl SearchReport {
     pub fn to_csv(&self) -> Result<Vec<u8>> {
         let mut w = csv::Writer::from_writer(vec![]);
         let e = |e: csv::Error| Error::Runtime(format!("search.csv: {e}"));
-        w.write_record([
-            "placement",
-            "host_type",
-            "count",
-            "bracket_lo",
-            "bracket_hi",
-            "density_per_host",
-            "density_half_width",
-            "mem_per_workload_mib",
-            "mem_half_width",
-            "slo_met_fraction",
-        ])
-        .map_err(e)?;
+        let axes: Vec<String> = self
+            .results
+            .first()
+            .map(|r| r.axis_values.iter().map(|(k, _)| k.clone()).collect())
+            .unwrap_or_default();
+        let mut header = vec!["point".to_string()];
+        header.extend(axes.iter().cloned());
+        header.extend(
+            [
+                "placement",
+                "host_type",
+                "count",
+                "bracket_lo",
+                "bracket_hi",
+                "density_per_host",
+                "density_half_width",
+                "mem_per_workload_mib",
+                "mem_half_width",
+                "slo_met_fraction",
+            ]
+            .map(String::from),
+        );
+        w.write_record(&header).map_err(e)?;
         let f = |x: Option<f64>| x.map(|v| format!("{v}")).unwrap_or_default();
         for r in &self.results {
-            w.write_record([
+            let mut row = vec![r.point.to_string()];
+            row.extend(r.axis_values.iter().map(|(_, v)| v.clone()));
+            row.extend([
                 r.placement.clone(),
                 r.host_type.clone(),
                 r.count.to_string(),
@@ -252,8 +282,8 @@ impl SearchReport {
                 f(r.mem_per_workload_mib.mean),
                 f(r.mem_per_workload_mib.half_width),
                 format!("{}", r.slo_met_fraction),
-            ])
-            .map_err(e)?;
+            ]);
+            w.write_record(&row).map_err(e)?;
         }
         w.into_inner()
             .map_err(|e| Error::Runtime(format!("search.csv: {e}")))
@@ -270,7 +300,9 @@ impl SearchReport {
             .results
             .iter()
             .map(|r| {
-                vec![
+                let mut row = vec![r.point.to_string()];
+                row.extend(r.axis_values.iter().map(|(_, v)| v.clone()));
+                row.extend([
                     r.host_type.clone(),
                     r.placement.clone(),
                     r.count.to_string(),
@@ -282,21 +314,27 @@ impl SearchReport {
                     ci(&r.mem_per_workload_mib),
                     format!("{:.0}%", r.slo_met_fraction * 100.0),
                     r.evaluations.len().to_string(),
-                ]
+                ]);
+                row
             })
             .collect();
-        crate::report::table::render(
-            &[
-                "host",
-                "placement",
-                "count at SLO",
-                "bracket",
-                "density/host",
-                "MiB/workload",
-                "SLO met",
-                "counts tried",
-            ],
-            &rows,
-        )
+        let axes: Vec<&str> = self
+            .results
+            .first()
+            .map(|r| r.axis_values.iter().map(|(k, _)| k.as_str()).collect())
+            .unwrap_or_default();
+        let mut header = vec!["point"];
+        header.extend(axes);
+        header.extend([
+            "host",
+            "placement",
+            "count at SLO",
+            "bracket",
+            "density/host",
+            "MiB/workload",
+            "SLO met",
+            "counts tried",
+        ]);
+        crate::report::table::render(&header, &rows)
     }
 }

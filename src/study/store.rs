@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::{Error, InputError, Result};
 use crate::metrics::{QuantileSketch, SketchBits};
-use crate::report::summary::{Summary, results_csv_points};
+use crate::report::summary::{StudyPoint, Summary, results_csv_points};
 use crate::report::{write_atomically, write_file};
 use crate::scenario::Scenario;
 use crate::study::sweep::{Point, points};
@@ -41,7 +41,9 @@ impl Shard {
     /// Parses `K/N` with 1 ≤ K ≤ N.
     pub fn parse(s: &str) -> std::result::Result<Shard, String> {
         let bad = || {
-            format!("--shard {s}: expected K/N with 1 <= K <= N (e.g. 1/4 … 4/4; Kubernetes indices are 0-based: use K = index + 1)")
+            format!(
+                "--shard {s}: expected K/N with 1 <= K <= N (e.g. 1/4 … 4/4; Kubernetes indices are 0-based: use K = index + 1)"
+            )
         };
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let k: u64 = k.trim().parse().map_err(|_| bad())?;
@@ -233,8 +235,8 @@ fn read_manifest(path: &Path) -> Result<Manifest> {
 }
 
 fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
-    let json = serde_json::to_vec_pretty(m)
-        .map_err(|e| Error::Runtime(format!("manifest: {e}")))?;
+    let json =
+        serde_json::to_vec_pretty(m).map_err(|e| Error::Runtime(format!("manifest: {e}")))?;
     let shard = Shard {
         k: m.shard,
         n: m.shards,
@@ -386,7 +388,7 @@ fn write_report(
         .map(|(p, r)| (p.axis_values.clone(), r))
         .collect();
     let csv = results_csv_points(&axes, &rows)?;
-    let with_sc: Vec<(&Scenario, Vec<(String, String)>, PointRuns)> = pts
+    let with_sc: Vec<StudyPoint> = pts
         .iter()
         .zip(rows)
         .map(|(p, (av, r))| (&p.scenario, av, r))
@@ -513,14 +515,17 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(Summary, PathBuf)>
     if !missing.is_empty() {
         return Err(input(
             first_path,
-            format!("shard(s) {} missing: give every shard's directory", missing.join(", ")),
+            format!(
+                "shard(s) {} missing: give every shard's directory",
+                missing.join(", ")
+            ),
         ));
     }
     // The scenario as the shards ran it.
     let dir0 = &found[0].0;
     let sc_path = dir0.join("scenario.toml");
-    let text = fs::read_to_string(&sc_path)
-        .map_err(|e| input(&sc_path, format!("cannot read: {e}")))?;
+    let text =
+        fs::read_to_string(&sc_path).map_err(|e| input(&sc_path, format!("cannot read: {e}")))?;
     let mut sc = Scenario::from_toml(&sc_path.display().to_string(), &first.scenario, &text)?;
     sc.seed = first.seed;
     if let Some(r) = first.replications {
@@ -539,7 +544,10 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(Summary, PathBuf)>
     for p in &all {
         let k = (p.index % n) as usize;
         let Some(i) = owner[k] else {
-            return Err(input(first_path, format!("no shard owns point {}", p.index)));
+            return Err(input(
+                first_path,
+                format!("no shard owns point {}", p.index),
+            ));
         };
         let dir = &found[i].0;
         runs.push(load_point(dir, &first.scenario_hash, p.index).map_err(|m| input(dir, m))?);

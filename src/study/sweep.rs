@@ -24,9 +24,8 @@ pub fn points(sc: &Scenario) -> Result<Vec<Point>, InputError> {
             scenario: sc.clone(),
         }]);
     }
-    let mut doc: toml::Table = toml::from_str(sc.source_text()).map_err(|e| {
-        crate::scenario::toml_error(&sc.source.name, sc.source_text(), &e)
-    })?;
+    let mut doc: toml::Table = toml::from_str(sc.source_text())
+        .map_err(|e| crate::scenario::toml_error(&sc.source.name, sc.source_text(), &e))?;
     // A point is a plain scenario: its own sweep would otherwise be expanded again.
     doc.remove("sweep");
     let sizes: Vec<usize> = sc.sweep.iter().map(|a| a.values.len()).collect();
@@ -84,7 +83,7 @@ fn set_path(doc: &mut toml::Table, path: &str, value: &toml::Value) {
             x => x.as_str().into_iter().collect(),
         };
         if let Some(toml::Value::Table(t)) = doc.get_mut("placements") {
-            t.retain(|k, _| keep.iter().any(|x| *x == k));
+            t.retain(|k, _| keep.contains(&k));
         }
         return;
     }

@@ -83,7 +83,10 @@ fn unknown_sweep_path_names_the_nearest_valid_one() {
         ],
     );
     let bad = STUDY.replace("hosts.x86.memory_gib", "workloads.wbe.count");
-    rejects_scenario(&bad, &["bad.toml:10:1", "did you mean `workloads.web.count`"]);
+    rejects_scenario(
+        &bad,
+        &["bad.toml:10:1", "did you mean `workloads.web.count`"],
+    );
 }
 
 #[test]
@@ -114,7 +117,10 @@ fn empty_axis_zero_step_and_bad_replications() {
         ],
     );
     rejects_scenario(
-        &STUDY.replace("replications_max = 4", "replications_max = 4\nmetric = \"density_per_hst\""),
+        &STUDY.replace(
+            "replications_max = 4",
+            "replications_max = 4\nmetric = \"density_per_hst\"",
+        ),
         &["bad.toml:9:1", "did you mean `density_per_host`"],
     );
 }
@@ -127,7 +133,8 @@ fn a_value_that_breaks_a_point_is_reported_before_anything_runs() {
         &["bad.toml:10:1", "sweep point 1", "memory_gib = 1"],
     );
     rejects_scenario(
-        &STUDY.replace("path = \"hosts.x86.memory_gib\"", "path = \"placements\"")
+        &STUDY
+            .replace("path = \"hosts.x86.memory_gib\"", "path = \"placements\"")
             .replace("values = [64, 128]", "values = [\"containers-in-wm\"]"),
         &["bad.toml:11:1", "did you mean `containers-in-vm`"],
     );
@@ -163,11 +170,7 @@ fn sweep(scen: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
         .args(extra)
         .output()
         .unwrap();
-    assert!(
-        o.status.success(),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     o
 }
 
@@ -222,7 +225,10 @@ fn shards_merge_into_the_unsharded_report_byte_for_byte() {
         let d = tmp.path().join(format!("shard{k}"));
         let o = sweep(&scen, &d, &["--shard", &format!("{k}/2")]);
         assert!(String::from_utf8_lossy(&o.stdout).contains("capsim merge"));
-        assert!(!d.join("results.csv").exists(), "a shard writes results, not a report");
+        assert!(
+            !d.join("results.csv").exists(),
+            "a shard writes results, not a report"
+        );
         dirs.push(d);
     }
     let merged = tmp.path().join("merged");
@@ -253,7 +259,10 @@ fn shards_merge_into_the_unsharded_report_byte_for_byte() {
     let other = write(tmp.path(), "o.toml", &text.replace("seed = 5", "seed = 6"));
     let od = tmp.path().join("other2");
     sweep(&other, &od, &["--shard", "2/2", "--quiet"]);
-    run(args(&[&dirs[0], &od]), &["another study", "different scenarios"]);
+    run(
+        args(&[&dirs[0], &od]),
+        &["another study", "different scenarios"],
+    );
     // Sweeping another scenario into a directory that holds results is refused too.
     let o = capsim()
         .arg("sweep")
@@ -286,7 +295,10 @@ fn resume_skips_finished_points() {
     let o = sweep(&scen, &dir, &[]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("1 already finished, 2 run now"), "{err}");
-    assert_eq!(std::fs::read(dir.join("points/p000000.json")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(dir.join("points/p000000.json")).unwrap(),
+        before
+    );
     assert_eq!(report(&fresh), report(&dir));
     // A complete rerun runs nothing.
     let o = sweep(&scen, &dir, &[]);
@@ -335,7 +347,12 @@ fn confidence_intervals_shrink_with_replications() {
         let runs = capsim::study::run_scenario(&sc, n, 0, Some(2)).unwrap();
         let s = capsim::report::summary::Summary::build(&sc, &runs);
         let c = &s.configurations[0];
-        let e = &c.metrics.iter().find(|(k, _)| k == "workloads_hosted_mean").unwrap().1;
+        let e = &c
+            .metrics
+            .iter()
+            .find(|(k, _)| k == "workloads_hosted_mean")
+            .unwrap()
+            .1;
         e.half_width.unwrap()
     };
     let (h3, h12) = (hw(3), hw(12));
@@ -405,13 +422,27 @@ fn search_finds_the_count_a_host_holds_by_memory() {
         .collect();
     assert_eq!(tried, vec![1, 2, 4, 8, 16, 12, 10, 11]);
     let csv = std::fs::read_to_string(out.join("search.csv")).unwrap();
-    assert!(csv.lines().nth(1).unwrap().starts_with("bare-metal-containers,x86,10,10,11,10,"));
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("0,bare-metal-containers,x86,10,10,11,10,")
+    );
 
     // No SLO: nothing to search for (exit 2, nothing written).
-    let no_slo = write(tmp.path(), "noslo.toml", &EXACT.replace("[slo]\nblocking = 0.0\n", ""));
+    let no_slo = write(
+        tmp.path(),
+        "noslo.toml",
+        &EXACT.replace("[slo]\nblocking = 0.0\n", ""),
+    );
     let out2 = tmp.path().join("s2");
     rejects(
-        &["search".as_ref(), no_slo.as_os_str(), "--out".as_ref(), out2.as_os_str()],
+        &[
+            "search".as_ref(),
+            no_slo.as_os_str(),
+            "--out".as_ref(),
+            out2.as_os_str(),
+        ],
         &out2,
         &["has no [slo]"],
     );
