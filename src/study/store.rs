@@ -555,6 +555,14 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(Summary, PathBuf)>
     let out = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| Path::new("output").join(&sc.name));
+    // The report replaces its directory: never one holding a shard's results.
+    let canon = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    if dirs.iter().any(|d| canon(d) == canon(&out)) {
+        return Err(input(
+            &out,
+            "is one of the shard directories being merged; give another --out".into(),
+        ));
+    }
     let summary = write_report(&sc, &all, runs, &out, false)?;
     Ok((summary, out))
 }
