@@ -123,6 +123,47 @@ impl QuantileSketch {
         let i = self.index(x);
         self.buckets[i + 1..].iter().sum::<f64>() / self.total_w
     }
+
+    /// The sketch as exact integers (f64 bit patterns), non-zero buckets only: saved
+    /// sweep results must reload bit-for-bit so a merged report equals an unsharded one.
+    pub(crate) fn to_bits(&self) -> SketchBits {
+        SketchBits {
+            buckets: self
+                .buckets
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| **w != 0.0)
+                .map(|(i, w)| (i as u32, w.to_bits()))
+                .collect(),
+            totals: [
+                self.total_w.to_bits(),
+                self.sum_wx.to_bits(),
+                self.lo.to_bits(),
+                self.hi.to_bits(),
+            ],
+        }
+    }
+
+    /// Refills an empty sketch of the same shape from [`Self::to_bits`]; None when the
+    /// saved buckets do not fit this shape.
+    pub(crate) fn with_bits(mut self, b: &SketchBits) -> Option<QuantileSketch> {
+        for &(i, w) in &b.buckets {
+            *self.buckets.get_mut(i as usize)? = f64::from_bits(w);
+        }
+        let [t, s, lo, hi] = b.totals.map(f64::from_bits);
+        self.total_w = t;
+        self.sum_wx = s;
+        self.lo = lo;
+        self.hi = hi;
+        Some(self)
+    }
+}
+
+/// A sketch in saved form (see [`QuantileSketch::to_bits`]).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SketchBits {
+    pub buckets: Vec<(u32, u64)>,
+    pub totals: [u64; 4],
 }
 
 /// Labelled values that serialize as an ordered JSON object.

@@ -47,6 +47,9 @@ use crate::model::slo::Slo;
 use crate::model::workload::{Arrivals, Dist, Phases, WorkloadClass};
 use crate::profiles::{ProfileKind, ProfileSet, Source, Tag};
 
+pub(crate) mod study;
+pub use study::{Axis, Study};
+
 /// The scenario `capsim run` uses when no file is given (also `scenarios/default.toml`).
 pub const DEFAULT_SCENARIO: &str = include_str!("../scenarios/default.toml");
 
@@ -100,6 +103,8 @@ pub(crate) struct ScenarioFile {
     pub seed: u64,
     pub horizon_s: Option<f64>,
     pub warmup_s: Option<f64>,
+    pub study: Option<study::StudyFile>,
+    pub sweep: Option<study::SweepFile>,
     #[serde(default)]
     pub layers: OrderedMap<toml::Table>,
     #[serde(default)]
@@ -277,6 +282,10 @@ pub struct Scenario {
     /// The scenario-wide `[ksm]` settings (each host type has its resolved copy).
     pub ksm: KsmSettings,
     pub rollouts: Vec<Rollout>,
+    /// `[study]`: replications, confidence, sequential stopping.
+    pub study: Study,
+    /// `[[sweep.axis]]`, checked; the points are built by `study::sweep::points`.
+    pub sweep: Vec<Axis>,
     pub(crate) source: Source,
 }
 
@@ -375,6 +384,21 @@ impl Scenario {
 
     pub fn source_text(&self) -> &str {
         &self.source.text
+    }
+
+    /// Resolves an edited copy of this scenario's document (a sweep point) exactly as a
+    /// file would be; errors still point into the original file.
+    pub(crate) fn resolve_document(&self, doc: toml::Table) -> Result<Scenario, InputError> {
+        let f: ScenarioFile =
+            toml::Value::Table(doc)
+                .try_into()
+                .map_err(|e: toml::de::Error| InputError {
+                    file: self.source.name.clone(),
+                    line_col: None,
+                    message: improve_serde_message(e.message().trim()),
+                })?;
+        let stem = self.name.clone();
+        resolve(f, self.source.clone(), &stem)
     }
 }
 
@@ -953,11 +977,15 @@ fn resolve(f: ScenarioFile, src: Source, stem: &str) -> Result<Scenario, InputEr
             kernel,
         });
     }
+    let study = study::resolve_study(f.study.as_ref(), &src)?;
+    let sweep = study::resolve_sweep(f.sweep.as_ref(), &src, &profiles)?;
 
     Ok(Scenario {
         rollouts,
         ksm,
         slo: f.slo,
+        study,
+        sweep,
         name: f.name.unwrap_or_else(|| stem.to_string()),
         description: f.description.unwrap_or_default(),
         question: f.question.unwrap_or_default(),

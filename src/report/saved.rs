@@ -59,6 +59,8 @@ struct SavedDistributions {
 struct SavedConfig {
     #[serde(default)]
     point: u64,
+    #[serde(default)]
+    replications: u64,
     #[serde(default = "no_axes")]
     axis_values: Ordered<serde_json::Value>,
     placement: String,
@@ -97,6 +99,8 @@ struct SavedSummary {
     replications: u64,
     #[serde(default)]
     confidence: f64,
+    #[serde(default)]
+    axes: Vec<String>,
     configurations: Vec<SavedConfig>,
 }
 
@@ -112,6 +116,11 @@ pub fn summary_from_json(file: &str, text: &str) -> std::result::Result<Summary,
         .into_iter()
         .map(|c| ConfigSummary {
             point: c.point,
+            replications: if c.replications > 0 {
+                c.replications
+            } else {
+                s.replications
+            },
             // Axis values are written as strings; a hand-edited number is still accepted.
             axis_values: c
                 .axis_values
@@ -160,7 +169,12 @@ pub fn summary_from_json(file: &str, text: &str) -> std::result::Result<Summary,
         warmup_s: s.warmup_s,
         replications: s.replications,
         confidence: s.confidence,
+        // The plots and page need neither the study settings nor the paired
+        // differences; summary.json itself is never rewritten from here.
+        study: crate::scenario::study::Study::default(),
+        axes: s.axes,
         configurations,
+        paired_differences: vec![],
     })
 }
 

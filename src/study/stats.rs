@@ -22,6 +22,34 @@ pub fn mean_ci(xs: &[f64], level: f64) -> (f64, f64) {
     (mean, t * (var / n as f64).sqrt())
 }
 
+/// Half-width over |mean| (the sequential stopping criterion): 0 when the metric is
+/// undefined in every replication or constant, infinite when it cannot be judged yet
+/// (fewer than two values, or a zero mean with spread).
+pub fn rel_half_width(xs: &[f64], level: f64) -> f64 {
+    let (m, h) = mean_ci(xs, level);
+    if m.is_nan() || h == 0.0 {
+        return 0.0;
+    }
+    if h.is_nan() || m == 0.0 {
+        return f64::INFINITY;
+    }
+    h / m.abs()
+}
+
+/// Mean and half-width of the paired differences `a[r] − b[r]` (replications where both
+/// are defined): with common random numbers the pairs share their workload stream, so
+/// this interval is far narrower than the difference of two independent intervals.
+pub fn paired_ci(a: &[f64], b: &[f64], level: f64) -> (f64, f64, usize) {
+    let d: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| x - y)
+        .collect();
+    let (m, h) = mean_ci(&d, level);
+    (m, h, d.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

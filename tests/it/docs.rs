@@ -137,6 +137,19 @@ fn accepted_keys() -> Vec<(&'static str, &'static str, Vec<String>)> {
             valid_list("rollout", &minimal("tables", "[[rollout]]\nzzz_probe = 1")),
         ),
         (
+            "[study]",
+            "Studies and sweeps",
+            valid_list("study", &minimal("tables", "[study]\nzzz_probe = 1")),
+        ),
+        (
+            "[[sweep.axis]]",
+            "Studies and sweeps",
+            valid_list(
+                "sweep axis",
+                &minimal("tables", "[[sweep.axis]]\npath = \"seed\"\nzzz_probe = 1"),
+            ),
+        ),
+        (
             "host ksm = { }",
             "KSM",
             valid_list("host ksm", &minimal("host", "ksm = { zzz_probe = 1 }")),

@@ -11,6 +11,7 @@ mod memory;
 mod mutation;
 mod neighbours;
 mod report;
+mod study;
 
 use capsim::scenario::{Config, Scenario};
 
