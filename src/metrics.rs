@@ -67,6 +67,21 @@ impl QuantileSketch {
         self.hi = self.hi.max(x);
     }
 
+    /// The values that fall into bucket `i`: `[lo, hi)` (open-ended at both extremes).
+    pub fn bucket_bounds(&self, i: usize) -> (f64, f64) {
+        let lo = if i == 0 {
+            f64::NEG_INFINITY
+        } else {
+            self.min * (i as f64 * self.ln_gamma).exp()
+        };
+        let hi = if i + 1 >= self.buckets.len() {
+            f64::INFINITY
+        } else {
+            self.min * ((i + 1) as f64 * self.ln_gamma).exp()
+        };
+        (lo, hi)
+    }
+
     /// [`QuantileSketch::add`] with the bucket already known (`i == self.index(x)`).
     pub fn add_at(&mut self, i: usize, x: f64, w: f64) {
         self.buckets[i] += w;
@@ -403,5 +418,24 @@ mod tests {
         assert!(s.quantile(0.5).is_nan());
         let b = Breakdown(vec![("x".into(), f64::NAN)]);
         assert_eq!(serde_json::to_string(&b).unwrap(), r#"{"x":null}"#);
+    }
+}
+
+#[cfg(test)]
+mod bounds_tests {
+    use super::*;
+
+    #[test]
+    fn bucket_bounds_contain_exactly_the_bucket() {
+        let s = QuantileSketch::for_slowdown();
+        for x in [0.1, 0.5, 0.9999, 1.0, 1.01, 1.0337, 2.5, 77.0, 9999.0, 1e9] {
+            let i = s.index(x);
+            let (lo, hi) = s.bucket_bounds(i);
+            assert!(lo <= x && x < hi, "{x} not in [{lo}, {hi}) of bucket {i}");
+            // Just outside the bounds is another bucket.
+            if hi.is_finite() {
+                assert_ne!(s.index(hi * (1.0 + 1e-9)), i);
+            }
+        }
     }
 }

@@ -202,8 +202,10 @@ struct Wl {
     on: bool,
     /// The interference part of the slowdown.
     interference: f64,
-    /// Sketch bucket of `slowdown`, kept while it does not change (no log per event).
+    /// Sketch bucket of `slowdown` and its bounds: a new slowdown inside the bounds keeps
+    /// the bucket (no log per resident per event).
     sd_bucket: u32,
+    sd_bounds: (f64, f64),
     /// Phase durations come from a stream of the instance's own (seeded by class and
     /// instance number), so every placement sees the same phases.
     phase_rng: Option<Xoshiro256PlusPlus>,
@@ -578,6 +580,9 @@ impl<'a> World<'a> {
             on: true,
             interference: 1.0,
             sd_bucket: self.slowdown.index(self.fps[c].cpu_factor) as u32,
+            sd_bounds: self
+                .slowdown
+                .bucket_bounds(self.slowdown.index(self.fps[c].cpu_factor)),
             phase_rng,
             restarting: false,
         };
@@ -964,7 +969,17 @@ impl<'a> World<'a> {
         // Water-fill the burstable ones only (dedicated carry weight 0 and are set below).
         self.scratch_o.clear();
         self.scratch_o.resize(self.scratch_d.len(), 0.0);
-        {
+        let any_dedicated = self.scratch_w.contains(&0.0);
+        if !any_dedicated {
+            // Common case: everyone shares; no need to split out a burstable subset.
+            water_fill(
+                burst_avail,
+                &self.scratch_d,
+                &self.scratch_w,
+                &mut self.scratch_o,
+                &mut self.order,
+            );
+        } else {
             let n = self.scratch_d.len();
             let mut d = std::mem::take(&mut self.psum_scratch_d);
             let mut wts = std::mem::take(&mut self.psum_scratch_w);
@@ -1014,10 +1029,15 @@ impl<'a> World<'a> {
             };
             let s = (s * paging * wl.interference).min(MAX_SLOWDOWN);
             if s != wl.slowdown {
-                let b = self.slowdown.index(s) as u32;
+                let (lo, hi) = wl.sd_bounds;
+                let rebucket = !(lo <= s && s < hi);
                 let wl = &mut self.wls[w as usize];
                 wl.slowdown = s;
-                wl.sd_bucket = b;
+                if rebucket {
+                    let b = self.slowdown.index(s);
+                    wl.sd_bucket = b as u32;
+                    wl.sd_bounds = self.slowdown.bucket_bounds(b);
+                }
             }
         }
         let mut cpu = [0.0; CPU_CH];
