@@ -507,15 +507,13 @@ impl<'a> World<'a> {
     }
 
     fn mem_add(&mut self, h: usize, part: usize, kib: u64) {
-        self.hosts[h].mem.parts[part] += kib;
+        self.hosts[h].mem.add(part, kib);
         self.agg[A_MEM0 + part] += kib as f64;
     }
 
     fn mem_sub(&mut self, h: usize, part: usize, kib: u64) {
-        let p = &mut self.hosts[h].mem.parts[part];
-        match p.checked_sub(kib) {
-            Some(v) => *p = v,
-            None => self.violation = Some(format!("host {h}: memory part {part} below zero")),
+        if !self.hosts[h].mem.sub(part, kib) {
+            self.violation = Some(format!("host {h}: memory part {part} below zero"));
         }
         self.agg[A_MEM0 + part] -= kib as f64;
     }
@@ -1708,6 +1706,10 @@ impl<'a> World<'a> {
                     "host {h}: memory parts {:?} do not match a recount {:?}",
                     host.mem.parts, parts[h]
                 ));
+                return;
+            }
+            if host.mem.committed_kib() != host.mem.parts.iter().sum::<u64>() {
+                self.violation = Some(format!("host {h}: cached committed total is stale"));
                 return;
             }
             if host.mem.committed_kib() > self.admissible_kib {

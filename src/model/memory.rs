@@ -28,14 +28,34 @@ pub const PART_LABELS: [&str; PART_LAYER0] = [
 /// reports) — so an empty host commits zero.
 #[derive(Clone, Debug, Default)]
 pub struct HostMemory {
+    /// Read freely; change only through [`HostMemory::add`] / [`HostMemory::sub`], which
+    /// keep the cached total (admission reads it for every host it considers).
     pub parts: [u64; N_PARTS],
+    committed: u64,
     /// (image id, number of workloads of that image on the host kernel).
     images: Vec<(u32, u32)>,
 }
 
 impl HostMemory {
     pub fn committed_kib(&self) -> u64 {
-        self.parts.iter().sum()
+        self.committed
+    }
+
+    pub fn add(&mut self, part: usize, kib: u64) {
+        self.parts[part] += kib;
+        self.committed += kib;
+    }
+
+    /// Removes `kib` from `part`; `false` (and no change) if the part holds less.
+    pub fn sub(&mut self, part: usize, kib: u64) -> bool {
+        match self.parts[part].checked_sub(kib) {
+            Some(v) => {
+                self.parts[part] = v;
+                self.committed -= kib;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Touched memory: committed less the committed-but-empty VM capacity.
@@ -96,8 +116,9 @@ mod tests {
     #[test]
     fn resident_excludes_unused_capacity() {
         let mut m = HostMemory::default();
-        m.parts[PART_GUEST_OS] = 100;
-        m.parts[PART_UNUSED] = 40;
+        m.add(PART_GUEST_OS, 100);
+        m.add(PART_UNUSED, 40);
+        assert!(!m.sub(PART_UNUSED, 41));
         assert_eq!(m.committed_kib(), 140);
         assert_eq!(m.resident_kib(), 100);
     }
