@@ -11,7 +11,7 @@ use crate::profiles::ProfileSet;
 use crate::report::summary::{Summary, results_csv, timeline_csv};
 use crate::report::{table, write_atomically, write_file};
 use crate::scenario::Scenario;
-use crate::study::run_scenario;
+use crate::study::run_scenario_with_progress;
 use crate::study::search::{SearchOptions, search};
 use crate::study::store::{Shard, SweepOptions, SweepOutcome, merge, sweep};
 use crate::study::sweep::points;
@@ -338,7 +338,11 @@ fn run(
             sc.name, n_configs, replications, sc.seed
         );
     }
-    let runs = run_scenario(sc, replications, 0, threads)?;
+    let pb = progress_bar(quiet || json);
+    let runs = run_scenario_with_progress(sc, replications, 0, threads, pb.as_ref())?;
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
     let summary = Summary::build(sc, &runs);
     let summary_json = summary.to_json()?;
     let csv = results_csv(&runs)?;

@@ -47,6 +47,17 @@ pub fn run_scenario(
     point: u64,
     threads: Option<usize>,
 ) -> Result<ScenarioRuns> {
+    run_scenario_with_progress(sc, replications, point, threads, None)
+}
+
+/// [`run_scenario`], ticking `progress` once per finished (configuration, replication).
+pub fn run_scenario_with_progress(
+    sc: &Scenario,
+    replications: u64,
+    point: u64,
+    threads: Option<usize>,
+    progress: Option<&ProgressBar>,
+) -> Result<ScenarioRuns> {
     if replications == 0 {
         return Err(Error::Usage("replications must be >= 1".into()));
     }
@@ -55,11 +66,14 @@ pub fn run_scenario(
     let items: Vec<(usize, u64)> = (0..configs.len())
         .flat_map(|c| (0..replications).map(move |r| (c, r)))
         .collect();
+    if let Some(pb) = progress {
+        pb.set_length(items.len() as u64);
+    }
     let work = || -> Vec<std::result::Result<RunMetrics, String>> {
         items
             .par_iter()
             .map(|&(c, r)| {
-                run_config(
+                let m = run_config(
                     sc,
                     configs[c],
                     RunOptions {
@@ -67,7 +81,11 @@ pub fn run_scenario(
                         replication: r,
                         check_invariants: false,
                     },
-                )
+                );
+                if let Some(pb) = progress {
+                    pb.inc(1);
+                }
+                m
             })
             .collect()
     };
