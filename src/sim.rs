@@ -120,6 +120,9 @@ enum Ev {
 #[derive(Clone, Debug, Default)]
 struct RolloutState {
     targets: Vec<u32>,
+    /// Targets already restarted (by id), so a VM reboot is not repeated for the
+    /// containers it already took down.
+    done: Vec<bool>,
     next: usize,
     batch: usize,
     in_flight: u32,
@@ -1198,6 +1201,7 @@ impl<'a> World<'a> {
             }
         };
         let st = &mut self.rollouts[r];
+        st.done = vec![false; self.wls.len()];
         st.targets = targets;
         st.batch = batch;
         st.started = Some(self.q.now());
@@ -1209,6 +1213,9 @@ impl<'a> World<'a> {
     fn rollout_wave(&mut self, r: usize) {
         let now = self.q.now();
         let kernel = self.sc.rollouts[r].kernel;
+        // A kernel patch of containers-in-VM reboots the VM: every container in it goes
+        // down with it and comes back after the boot.
+        let packed = self.pl.has_unit() && self.pl.unit_depth < self.pl.layers.len();
         let mut launched = 0;
         while launched < self.rollouts[r].batch
             && self.rollouts[r].next < self.rollouts[r].targets.len()
@@ -1216,10 +1223,29 @@ impl<'a> World<'a> {
             let id = self.rollouts[r].targets[self.rollouts[r].next];
             self.rollouts[r].next += 1;
             let wl = &self.wls[id as usize];
-            if !wl.alive || wl.pos == NONE || wl.restarting {
+            if !wl.alive || wl.pos == NONE || wl.restarting || self.rollouts[r].done[id as usize] {
                 continue;
             }
             let h = wl.host as usize;
+            if kernel && packed {
+                let vm = wl.vm;
+                let members: Vec<u32> = self.hosts[h]
+                    .running
+                    .iter()
+                    .copied()
+                    .filter(|&j| self.wls[j as usize].vm == vm)
+                    .collect();
+                let others = self.hosts[h].starts_in_flight;
+                let boot = self.sample_starts(0, self.pl.unit_depth, others);
+                for j in members {
+                    let t =
+                        boot + self.sample_starts(self.pl.unit_depth, self.pl.layers.len(), others);
+                    self.restart(r, j, t);
+                    launched += 1;
+                }
+                self.recompute_cpu(h);
+                continue;
+            }
             // Which layers restart: a kernel patch reboots the whole stack; an image
             // redeploy restarts the per-workload layers (the VM when it is the workload).
             let from = if kernel || self.pl.unit_depth == self.pl.layers.len() {
@@ -1227,24 +1253,9 @@ impl<'a> World<'a> {
             } else {
                 self.pl.unit_depth
             };
-            self.flush_slowdown(h, now);
-            self.unlink_running(id);
-            self.agg[A_RUNNING] -= 1.0;
-            self.wls[id as usize].restarting = true;
             let others = self.hosts[h].starts_in_flight;
-            self.hosts[h].starts_in_flight += 1;
             let t = self.sample_starts(from, self.pl.layers.len(), others);
-            self.rollouts[r].lost_instance_s += t;
-            self.rollouts[r].in_flight += 1;
-            let generation = self.wls[id as usize].generation;
-            self.q.schedule_in(
-                SimTime::from_secs_f64(t),
-                Ev::Restarted {
-                    wl: id,
-                    generation,
-                    rollout: r as u32,
-                },
-            );
+            self.restart(r, id, t);
             self.recompute_cpu(h);
             launched += 1;
         }
@@ -1253,6 +1264,33 @@ impl<'a> World<'a> {
         } else if self.rollouts[r].in_flight == 0 && self.rollouts[r].finished.is_none() {
             self.rollouts[r].finished = Some(now);
         }
+    }
+
+    /// Takes running workload `id` down for `t` seconds on behalf of rollout `r` (the
+    /// caller recomputes the host's CPU once for the whole wave).
+    fn restart(&mut self, r: usize, id: u32, t: f64) {
+        let now = self.q.now();
+        let h = self.wls[id as usize].host as usize;
+        self.flush_slowdown(h, now);
+        self.unlink_running(id);
+        self.agg[A_RUNNING] -= 1.0;
+        self.wls[id as usize].restarting = true;
+        self.hosts[h].starts_in_flight += 1;
+        let st = &mut self.rollouts[r];
+        if let Some(d) = st.done.get_mut(id as usize) {
+            *d = true;
+        }
+        st.lost_instance_s += t;
+        st.in_flight += 1;
+        let generation = self.wls[id as usize].generation;
+        self.q.schedule_in(
+            SimTime::from_secs_f64(t),
+            Ev::Restarted {
+                wl: id,
+                generation,
+                rollout: r as u32,
+            },
+        );
     }
 
     fn on_restarted(&mut self, id: u32, generation: u32, r: usize) {
