@@ -222,3 +222,59 @@ fn steal_needs_vcpu_overcommit_and_lpar_sharing_costs_capacity() {
     assert!((shared.hypervisor_factor() - (1.0 + 0.119 * 0.5)).abs() < 1e-12);
     assert!((shared.cpu_capacity() / z.cpu_capacity() - 0.75 / (1.0 + 0.0595)).abs() < 1e-9);
 }
+
+#[test]
+fn kernel_patch_reboots_whole_vms_with_their_containers() {
+    // 20 containers of one tenant, 10 per VM → 2 VMs. Fixed start times: VM boot 20 s,
+    // container 1 s. A kernel patch with batch 5 reboots one whole VM per wave (10 ≥ 5):
+    // 2 waves × (20 + 1) s = 42 s; every container is down 21 s → 420 instance-s.
+    let sc = super::scenario(
+        r#"
+        horizon_s = 3600
+        [layers.vm-fixed]
+        kind = "vm"
+        kernel = true
+        start_median_s = 20
+        start_p95_s = 20
+        [layers.ctr-fixed]
+        kind = "container"
+        start_median_s = 1
+        start_p95_s = 1
+        [hosts.x86]
+        profile = "x86-2s"
+        count = 1
+        [placements.civ]
+        layers = ["vm-fixed", "ctr-fixed"]
+        vm_per = "tenant"
+        containers_per_vm = 10
+        [workloads.w]
+        count = 20
+        private_mib = 100
+        cpu_cores = 0.1
+        [[rollout]]
+        name = "patch"
+        workload = "w"
+        start_s = 600
+        batch_size = 5
+        scope = "kernel"
+        [[rollout]]
+        name = "redeploy"
+        workload = "w"
+        start_s = 1800
+        batch_size = 5
+        "#,
+    );
+    let m = run(&sc, "civ", "x86");
+    assert_eq!(m.extra.get("rollout.patch.waves"), Some(2.0));
+    assert!((m.extra.get("rollout.patch.duration_s").unwrap() - 42.0).abs() < 1e-6);
+    assert!(
+        (m.extra
+            .get("rollout.patch.capacity_lost_instance_s")
+            .unwrap()
+            - 420.0)
+            .abs()
+            < 1e-6
+    );
+    // An image redeploy restarts only the containers: 4 waves × 1 s.
+    assert!((m.extra.get("rollout.redeploy.duration_s").unwrap() - 4.0).abs() < 1e-6);
+}
