@@ -58,7 +58,7 @@ fn fmt(v: Option<f64>, digits: usize) -> String {
 }
 
 /// "38.2 ±1.1" when a half-width exists.
-fn fmt_ci(s: &Summary, i: usize, metric: &str, digits: usize, scale: f64) -> String {
+pub(crate) fn fmt_ci(s: &Summary, i: usize, metric: &str, digits: usize, scale: f64) -> String {
     let Some((_, e)) = s.configurations[i]
         .metrics
         .iter()

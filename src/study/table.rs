@@ -1,22 +1,7 @@
 //! The terminal table of a study: one row per point × configuration.
 
 use crate::report::summary::Summary;
-use crate::report::table::render;
-
-fn ci(s: &Summary, i: usize, metric: &str, digits: usize, scale: f64) -> String {
-    let Some((_, e)) = s.configurations[i]
-        .metrics
-        .iter()
-        .find(|(k, _)| k == metric)
-    else {
-        return "-".into();
-    };
-    match (e.mean, e.half_width) {
-        (Some(m), Some(h)) => format!("{:.digits$} ±{:.digits$}", m * scale, h * scale),
-        (Some(m), None) => format!("{:.digits$}", m * scale),
-        _ => "-".into(),
-    }
-}
+use crate::report::table::{fmt_ci as ci, render};
 
 /// Point, axis values, configuration, replications, density and memory with their CIs.
 pub fn study(s: &Summary) -> String {
