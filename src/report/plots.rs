@@ -1024,12 +1024,12 @@ fn breakdown(
                 let useful = mean(c, &format!("{prefix}{useful_key}")).map(|x| x * scale);
                 let note = match useful {
                     Some(u) if total > 0.0 => format!(
-                        "{} {unit}; {} {:.0}%",
-                        num(total),
+                        "{:.1} {unit}; {} {:.0}%",
+                        total,
                         useful_key.replace('_', " "),
                         u / total * 100.0
                     ),
-                    _ => format!("{} {unit}", num(total)),
+                    _ => format!("{total:.1} {unit}"),
                 };
                 Some(BarRow {
                     label: c.placement.clone(),
