@@ -209,9 +209,6 @@ struct Wl {
     /// the bucket (no log per resident per event).
     sd_bucket: u32,
     sd_bounds: (f64, f64),
-    /// Phase durations come from a stream of the instance's own (seeded by class and
-    /// instance number), so every placement sees the same phases.
-    phase_rng: Option<Xoshiro256PlusPlus>,
     restarting: bool,
 }
 
@@ -282,6 +279,9 @@ struct World<'a> {
     any_pressure: bool,
     rollouts: Vec<RolloutState>,
     psum: Vec<[f64; N_RES]>,
+    /// Per-instance phase streams (by workload id; cold data kept out of `Wl`): seeded by
+    /// class and instance number, so every placement sees the same phases.
+    phase_rngs: Vec<Option<Xoshiro256PlusPlus>>,
     psum_scratch_d: Vec<f64>,
     psum_scratch_w: Vec<f64>,
     psum_scratch_i: Vec<u32>,
@@ -385,6 +385,7 @@ impl<'a> World<'a> {
                 && sc.workloads.iter().any(|c| !c.sensitivity.is_zero()),
             rollouts: vec![RolloutState::default(); sc.rollouts.len()],
             psum: vec![],
+            phase_rngs: vec![],
             psum_scratch_d: vec![],
             psum_scratch_w: vec![],
             psum_scratch_i: vec![],
@@ -584,17 +585,18 @@ impl<'a> World<'a> {
             sd_bounds: self
                 .slowdown
                 .bucket_bounds(self.slowdown.index(self.fps[c].cpu_factor)),
-            phase_rng,
             restarting: false,
         };
         let id = match self.free_wls.pop() {
             Some(id) => {
                 let generation = self.wls[id as usize].generation;
                 self.wls[id as usize] = Wl { generation, ..wl };
+                self.phase_rngs[id as usize] = phase_rng;
                 id
             }
             None => {
                 self.wls.push(wl);
+                self.phase_rngs.push(phase_rng);
                 (self.wls.len() - 1) as u32
             }
         };
@@ -1160,8 +1162,8 @@ impl<'a> World<'a> {
         let Some(ph) = self.sc.workloads[c].phases else {
             return;
         };
-        let wl = &mut self.wls[id as usize];
-        let Some(rng) = wl.phase_rng.as_mut() else {
+        let wl = &self.wls[id as usize];
+        let Some(rng) = self.phase_rngs[id as usize].as_mut() else {
             return;
         };
         let d = if wl.on { ph.on_s } else { ph.off_s }.sample(rng);
