@@ -270,6 +270,10 @@ struct World<'a> {
     class_slowdown: Vec<QuantileSketch>,
     class_start: Vec<QuantileSketch>,
     class_has_slo: Vec<bool>,
+    /// Per class: the share of service time that is I/O-bound (`io_fraction`).
+    class_io: Vec<f64>,
+    /// Product of the placement's layers' `io_factor`.
+    io_factor: f64,
     class_arrivals: Vec<u64>,
     class_blocked: Vec<u64>,
     interference_wt: (f64, f64),
@@ -374,6 +378,8 @@ impl<'a> World<'a> {
             class_slowdown: vec![QuantileSketch::for_slowdown(); sc.workloads.len()],
             class_start: vec![QuantileSketch::for_latency(); sc.workloads.len()],
             class_has_slo: sc.workloads.iter().map(|c| !c.slo.is_empty()).collect(),
+            class_io: sc.workloads.iter().map(|c| c.io_fraction).collect(),
+            io_factor: pl.layers.iter().map(|l| l.io_factor).product(),
             class_arrivals: vec![0; sc.workloads.len()],
             class_blocked: vec![0; sc.workloads.len()],
             interference_wt: (0.0, 0.0),
@@ -1030,6 +1036,10 @@ impl<'a> World<'a> {
             } else {
                 MAX_SLOWDOWN
             };
+            // The I/O-bound share of a request's service time runs at the stack's I/O
+            // factor (virtio random IOPS ~ half of native), the rest at the CPU slowdown.
+            let io = self.class_io[wl.class as usize];
+            let s = (1.0 - io) * s + io * self.io_factor;
             let s = (s * paging * wl.interference).min(MAX_SLOWDOWN);
             if s != wl.slowdown {
                 let (lo, hi) = wl.sd_bounds;

@@ -278,3 +278,32 @@ fn kernel_patch_reboots_whole_vms_with_their_containers() {
     // An image redeploy restarts only the containers: 4 waves × 1 s.
     assert!((m.extra.get("rollout.redeploy.duration_s").unwrap() - 4.0).abs() < 1e-6);
 }
+
+#[test]
+fn io_bound_share_runs_at_the_stack_io_factor() {
+    // Half of each request is I/O: under a container (io_factor 1, cpu 1.01) the slowdown
+    // is 0.5 × 1.01 + 0.5 × 1; under a KVM VM (cpu 1.02, virtio io_factor 2) it is
+    // 0.5 × 1.02 + 0.5 × 2 — uncontended, so nothing else adds to it.
+    let sc = super::scenario(
+        r#"
+        horizon_s = 600
+        warmup_s = 60
+        [hosts.x86]
+        profile = "x86-2s"
+        count = 1
+        [placements.c]
+        layers = ["container-runc"]
+        [placements.vm]
+        layers = ["vm-kvm"]
+        [workloads.db]
+        count = 10
+        private_mib = 512
+        io_fraction = 0.5
+        cpu_cores = 0.2
+        "#,
+    );
+    let c = run(&sc, "c", "x86").slowdown_mean;
+    let v = run(&sc, "vm", "x86").slowdown_mean;
+    assert!((c - (0.5 * 1.01 + 0.5)).abs() < 1e-9, "{c}");
+    assert!((v - (0.5 * 1.02 + 0.5 * 2.0)).abs() < 1e-9, "{v}");
+}
