@@ -281,6 +281,9 @@ struct World<'a> {
     /// the placement's unit (product of the unit layers'); 1 without a unit.
     unit_attenuation: f64,
     any_pressure: bool,
+    /// Pressure from the other LPARs sharing this LPAR's processors, already attenuated by
+    /// the LPAR boundary (on cpu, llc and membw).
+    lpar_pressure: f64,
     rollouts: Vec<RolloutState>,
     psum: Vec<[f64; N_RES]>,
     /// Per-instance phase streams (by workload id; cold data kept out of `Wl`): seeded by
@@ -387,8 +390,10 @@ impl<'a> World<'a> {
                 .iter()
                 .map(|l| l.attenuation)
                 .product(),
-            any_pressure: sc.workloads.iter().any(|c| !c.pressure.is_zero())
+            any_pressure: (sc.workloads.iter().any(|c| !c.pressure.is_zero())
+                || lpar_pressure(ht) > 0.0)
                 && sc.workloads.iter().any(|c| !c.sensitivity.is_zero()),
+            lpar_pressure: lpar_pressure(ht),
             rollouts: vec![RolloutState::default(); sc.rollouts.len()],
             psum: vec![],
             phase_rngs: vec![],
@@ -1129,10 +1134,17 @@ impl<'a> World<'a> {
         for &w in &host.running {
             let wl = &self.wls[w as usize];
             let class = &self.sc.workloads[wl.class as usize];
-            let mut x = [0.0; N_RES];
+            // cpu, llc, membw get the other LPARs' share; io and net are separate paths.
+            let mut x = [
+                self.lpar_pressure,
+                self.lpar_pressure,
+                self.lpar_pressure,
+                0.0,
+                0.0,
+            ];
             for r in 0..N_RES {
                 let own = class.pressure.0[r] * wl.level;
-                x[r] = if wl.vm == NONE {
+                x[r] += if wl.vm == NONE {
                     host_sum[r] - own
                 } else {
                     let same = self.psum[wl.vm as usize][r];
@@ -1915,6 +1927,15 @@ fn cpu_caps(class: &crate::model::workload::WorkloadClass, factor: f64) -> CpuCa
             dedicated: false,
         }
     }
+}
+
+/// Neighbour pressure from other LPARs on a shared processor pool: their load
+/// (`shared_pool_load`, 0 with dedicated processors) through the PR/SM boundary's
+/// `attenuation` (0.3, assumed).
+fn lpar_pressure(ht: &HostType) -> f64 {
+    ht.hypervisor
+        .as_ref()
+        .map_or(0.0, |h| h.attenuation * ht.shared_pool_load)
 }
 
 fn pages(mib: f64) -> u64 {

@@ -307,3 +307,39 @@ fn io_bound_share_runs_at_the_stack_io_factor() {
     assert!((c - (0.5 * 1.01 + 0.5)).abs() < 1e-9, "{c}");
     assert!((v - (0.5 * 1.02 + 0.5 * 2.0)).abs() < 1e-9, "{v}");
 }
+
+#[test]
+fn other_lpars_on_a_shared_pool_press_through_the_lpar_boundary() {
+    // No pressure from the workloads themselves: all interference comes from the other
+    // LPARs. Pool load 0.5 through PR/SM's attenuation 0.3 → x = 0.15 on cpu, llc and
+    // membw; with sensitivity llc = 0.4 only: 1 + 0.4 (1 − e^(−0.15)).
+    let text = |load: f64| {
+        format!(
+            r#"
+            horizon_s = 600
+            warmup_s = 60
+            [hosts.z]
+            profile = "mainframe-lpar"
+            count = 1
+            shared_pool_load = {load}
+            [placements.g]
+            layers = ["guest-zvm"]
+            [workloads.w]
+            count = 10
+            private_mib = 512
+            cpu_cores = 0.2
+            sensitivity = {{ llc = 0.4 }}
+            "#
+        )
+    };
+    let dedicated = run(&super::scenario(&text(0.0)), "g", "z");
+    assert_eq!(
+        dedicated.extra.get("interference_mean"),
+        None,
+        "no pressure anywhere"
+    );
+    let shared = run(&super::scenario(&text(0.5)), "g", "z");
+    let want = 1.0 + 0.4 * (1.0 - (-0.15f64).exp());
+    let got = shared.extra.get("interference_mean").unwrap();
+    assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+}
