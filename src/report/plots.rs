@@ -830,7 +830,7 @@ impl Figure for Lines {
 // Building the figures from a summary.
 
 fn metric<'a>(c: &'a ConfigSummary, name: &str) -> Option<&'a crate::report::summary::Estimate> {
-    c.metrics.iter().find(|(k, _)| k == name).map(|(_, e)| e)
+    c.estimate(name)
 }
 
 fn mean(c: &ConfigSummary, name: &str) -> Option<f64> {

@@ -143,6 +143,21 @@ fn ser_configs<S: serde::Serializer>(
     seq.end()
 }
 
+impl ConfigSummary {
+    /// One metric's estimate (mean and half-width) over this configuration's replications.
+    pub fn estimate(&self, metric: &str) -> Option<&Estimate> {
+        self.metrics
+            .iter()
+            .find(|(k, _)| k == metric)
+            .map(|(_, e)| e)
+    }
+
+    /// The mean of one metric over this configuration's replications.
+    pub fn mean(&self, metric: &str) -> Option<f64> {
+        self.estimate(metric).and_then(|e| e.mean)
+    }
+}
+
 impl Summary {
     /// The summary of a plain run (one point).
     pub fn build(sc: &Scenario, runs: &ScenarioRuns) -> Summary {
@@ -192,11 +207,7 @@ impl Summary {
         self.configurations
             .iter()
             .find(|c| c.placement == placement && c.host_type == host_type)?
-            .metrics
-            .iter()
-            .find(|(k, _)| k == metric)?
-            .1
-            .mean
+            .mean(metric)
     }
 }
 

@@ -59,11 +59,7 @@ fn fmt(v: Option<f64>, digits: usize) -> String {
 
 /// "38.2 ±1.1" when a half-width exists.
 pub(crate) fn fmt_ci(s: &Summary, i: usize, metric: &str, digits: usize, scale: f64) -> String {
-    let Some((_, e)) = s.configurations[i]
-        .metrics
-        .iter()
-        .find(|(k, _)| k == metric)
-    else {
+    let Some(e) = s.configurations[i].estimate(metric) else {
         return "-".into();
     };
     match (e.mean, e.half_width) {
@@ -97,12 +93,7 @@ pub fn comparison_rows(s: &Summary) -> ([&'static str; 12], Vec<Vec<String>>) {
     ];
     let mut rows = vec![];
     for (i, c) in s.configurations.iter().enumerate() {
-        let m = |k: &str| {
-            c.metrics
-                .iter()
-                .find(|(n, _)| n == k)
-                .and_then(|(_, e)| e.mean)
-        };
+        let m = |k: &str| c.mean(k);
         let overhead: f64 = c
             .metrics
             .iter()
@@ -139,12 +130,7 @@ pub fn comparison_rows(s: &Summary) -> ([&'static str; 12], Vec<Vec<String>>) {
 pub fn ksm(s: &Summary) -> String {
     let mut rows = vec![];
     for c in &s.configurations {
-        let m = |k: &str| {
-            c.metrics
-                .iter()
-                .find(|(n, _)| n == k)
-                .and_then(|(_, e)| e.mean)
-        };
+        let m = |k: &str| c.mean(k);
         let Some(sharing) = m("ksm.pages_sharing") else {
             continue;
         };
@@ -184,12 +170,7 @@ pub fn ksm(s: &Summary) -> String {
 pub fn class_slos(s: &Summary) -> String {
     let mut rows = vec![];
     for c in &s.configurations {
-        let m = |k: &str| {
-            c.metrics
-                .iter()
-                .find(|(n, _)| n == k)
-                .and_then(|(_, e)| e.mean)
-        };
+        let m = |k: &str| c.mean(k);
         let classes: Vec<&str> = c
             .metrics
             .iter()
@@ -237,12 +218,7 @@ pub fn class_slos(s: &Summary) -> String {
 pub fn rollouts(s: &Summary) -> String {
     let mut rows = vec![];
     for c in &s.configurations {
-        let m = |k: &str| {
-            c.metrics
-                .iter()
-                .find(|(n, _)| n == k)
-                .and_then(|(_, e)| e.mean)
-        };
+        let m = |k: &str| c.mean(k);
         let names: Vec<&str> = c
             .metrics
             .iter()
