@@ -37,7 +37,7 @@ pub enum Command {
         /// Override the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
-        /// Report directory (default: output/<scenario name>).
+        /// Report directory (default: `output/<scenario name>`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Print summary.json on stdout (for notebooks) instead of the table.
@@ -57,7 +57,7 @@ pub enum Command {
     /// confidence target; resumable, and shardable across machines (`--shard K/N`).
     Sweep {
         scenario: PathBuf,
-        /// Report / results directory (default: output/<scenario name>). A rerun into the
+        /// Report / results directory (default: `output/<scenario name>`). A rerun into the
         /// same directory skips the points already finished.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -67,7 +67,7 @@ pub enum Command {
         /// Override the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
-        /// Fixed replications per point (overrides [study] and its stopping rule).
+        /// Fixed replications per point (overrides `[study]` and its stopping rule).
         #[arg(long)]
         replications: Option<u64>,
         /// Worker threads (default: all cores). Results do not depend on it.
@@ -82,17 +82,17 @@ pub enum Command {
         #[arg(long, hide = true)]
         stop_after: Option<u64>,
     },
-    /// Density at the SLO: the largest workload count per host meeting every [slo] bound
-    /// in at least [study] slo_fraction of replications, per placement and host type.
+    /// Density at the SLO: the largest workload count per host meeting every `[slo]` bound
+    /// in at least `[study]` slo_fraction of replications, per placement and host type.
     Search {
         scenario: PathBuf,
-        /// Report directory for search.json and search.csv (default: output/<name>-search).
+        /// Report directory for search.json and search.csv (default: `output/<name>-search`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Workload class whose count is searched (default: the first).
         #[arg(long)]
         workload: Option<String>,
-        /// Replications per count (default: [study] replications_min).
+        /// Replications per count (default: `[study]` replications_min).
         #[arg(long)]
         replications: Option<u64>,
         /// Stop bisecting once the bracket is this narrow (instances).
@@ -115,7 +115,7 @@ pub enum Command {
     Merge {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
-        /// Report directory (default: output/<scenario name>).
+        /// Report directory (default: `output/<scenario name>`).
         #[arg(long)]
         out: Option<PathBuf>,
         #[arg(long)]
