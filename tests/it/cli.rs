@@ -1,36 +1,8 @@
 //! The command line as a user meets it: runs, reports, and clear errors on bad input.
 
-use std::path::Path;
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn capsim() -> Command {
-    Command::cargo_bin("capsim").unwrap()
-}
-
-const OK: &str = r#"
-name = "ok"
-horizon_s = 3600
-[hosts.x86]
-profile = "x86-2s"
-count = 2
-[placements.bare-metal-containers]
-layers = ["container-runc"]
-[placements.vm]
-layers = ["vm-kvm"]
-[workloads.web]
-count = 50
-private_mib = 512
-image_mib = 200
-cpu_cores = 0.2
-"#;
-
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
+use super::{TWO_PLACEMENTS as OK, capsim, write};
 
 #[test]
 fn run_prints_table_and_writes_report() {

@@ -574,23 +574,6 @@ fn docs_model_numbers_match_the_code() {
 
 // ---------------------------------------------------------------- notebook snippet
 
-const NOTEBOOK_SCENARIO: &str = r#"
-name = "nb"
-horizon_s = 3600
-[hosts.x86]
-profile = "x86-2s"
-count = 2
-[placements.bare-metal-containers]
-layers = ["container-runc"]
-[placements.vm]
-layers = ["vm-kvm"]
-[workloads.web]
-count = 50
-private_mib = 512
-image_mib = 200
-cpu_cores = 0.2
-"#;
-
 /// The fenced block tagged ```` ```python title=stdlib ````.
 fn stdlib_snippet(doc: &str) -> String {
     let start = "```python title=stdlib\n";
@@ -615,7 +598,11 @@ fn docs_notebook_stdlib_snippet_runs() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let scen = tmp.path().join("nb.toml");
-    std::fs::write(&scen, NOTEBOOK_SCENARIO).unwrap();
+    std::fs::write(
+        &scen,
+        super::TWO_PLACEMENTS.replace("name = \"ok\"", "name = \"nb\""),
+    )
+    .unwrap();
     let script = tmp.path().join("snippet.py");
     std::fs::write(&script, &code).unwrap();
     let out = tmp.path().join("out");

@@ -14,16 +14,7 @@ fn tuning() -> Scenario {
 }
 
 fn run(sc: &Scenario, host: &str) -> RunMetrics {
-    let cfg = super::config(sc, "vm", host);
-    run_config(
-        sc,
-        cfg,
-        RunOptions {
-            check_invariants: true,
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    super::run_checked(sc, "vm", host)
 }
 
 /// Identical pages per guest: the identical 18% of the 220 MiB guest OS + the 400 MiB

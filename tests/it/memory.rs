@@ -2,7 +2,6 @@
 //! differ by exactly the configured layer overheads plus the duplicated image copies.
 
 use capsim::model::layer::Layer;
-use capsim::sim::{RunOptions, run_config};
 
 const N: f64 = 40.0;
 
@@ -32,16 +31,7 @@ fn fleet() -> capsim::scenario::Scenario {
 }
 
 fn per_workload(sc: &capsim::scenario::Scenario, placement: &str) -> capsim::metrics::RunMetrics {
-    let cfg = super::config(sc, placement, "x86");
-    run_config(
-        sc,
-        cfg,
-        RunOptions {
-            check_invariants: true,
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    super::run_checked(sc, placement, "x86")
 }
 
 #[test]

@@ -1,25 +1,12 @@
 //! Noisy neighbours, phases, dedicated CPU, start-up under concurrency and rollouts.
 
-use capsim::metrics::RunMetrics;
 use capsim::scenario::Scenario;
-use capsim::sim::{RunOptions, run_config};
 
 fn file(name: &str) -> String {
     std::fs::read_to_string(format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
-fn run(sc: &Scenario, placement: &str, host: &str) -> RunMetrics {
-    let cfg = super::config(sc, placement, host);
-    run_config(
-        sc,
-        cfg,
-        RunOptions {
-            check_invariants: true,
-            ..Default::default()
-        },
-    )
-    .unwrap()
-}
+use super::run_checked as run;
 
 fn shortened(text: &str) -> Scenario {
     let t = text.replace("horizon_s = 21600", "horizon_s = 5400");

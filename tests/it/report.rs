@@ -7,12 +7,9 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn capsim() -> Command {
-    Command::cargo_bin("capsim").unwrap()
-}
+use super::capsim;
 
 fn est(mean: f64, hw: f64) -> String {
     format!("{{\"mean\": {mean}, \"half_width\": {hw}}}")

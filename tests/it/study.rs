@@ -3,11 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-fn capsim() -> Command {
-    Command::cargo_bin("capsim").unwrap()
-}
+use super::{capsim, write};
 
 /// Two placements, one host type, a noisy Poisson fleet; two sweep points.
 const STUDY: &str = r#"
@@ -39,12 +35,6 @@ image_mib = 200
 cpu_cores = { dist = "lognormal", mean = 0.2, cv = 1.0 }
 cpu_request = 0.2
 "#;
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 /// Runs `capsim <args…>` expecting exit 2, `needles` in stderr, no panic, `out` absent.
 fn rejects(args: &[&std::ffi::OsStr], out: &Path, needles: &[&str]) {
