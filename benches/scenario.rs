@@ -13,7 +13,11 @@ use capsim::study::run_scenario;
 fn time(sc: &Scenario, threads: usize) -> (f64, u64) {
     let t = Instant::now();
     let runs = run_scenario(sc, 1, 0, Some(threads)).unwrap();
-    let events = runs.configs.iter().map(|c| c.runs[0].events).sum();
+    let events = runs
+        .configs
+        .iter()
+        .map(|c| c.runs[0].get("events") as u64)
+        .sum();
     (t.elapsed().as_secs_f64(), events)
 }
 

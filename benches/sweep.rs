@@ -61,8 +61,8 @@ fn main() {
     let (t1, _, r1) = time(1);
     let (t2, cpu2, r2) = time(2);
     // Bit patterns, so NaN (an undefined metric) compares equal to itself.
-    let bits = |r: &capsim::metrics::RunMetrics| -> Vec<u64> {
-        r.flat().iter().map(|(_, v)| v.to_bits()).collect()
+    let bits = |r: &capsim::results::records::RunRecord| -> Vec<u64> {
+        r.metrics.iter().map(|(_, v)| v.to_bits()).collect()
     };
     let same = r1
         .configs

@@ -4,13 +4,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-use crate::diagnostics::{Error, Result};
+use crate::diagnostics::{Error, Result, unknown_name};
+use crate::output::{put, replace_dir};
 use crate::profiles::ProfileSet;
-use crate::report::summary::{Summary, results_csv, timeline_csv};
-use crate::report::{table, write_atomically, write_file};
-use crate::scenario::Scenario;
+use crate::report::{headline, html, table};
+use crate::results::records::{results_csv, timeline_csv};
+use crate::results::summary::Summary;
+use crate::scenario::{Override, Scenario};
 use crate::study::run_scenario_with_progress;
 use crate::study::search::{SearchOptions, search};
 use crate::study::store::{Shard, SweepOptions, SweepOutcome, merge, sweep};
@@ -28,56 +30,70 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// How a command simulates: `run`, `sweep` and `search`.
+#[derive(Args, Debug)]
+pub struct SimulationOptions {
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Where results go and what is printed: every command that writes a report.
+#[derive(Args, Debug)]
+pub struct OutputOptions {
+    /// Report directory (default: `output/<scenario name>`; `output/<name>-search` for
+    /// `search`). A sweep rerun into the same directory skips the points already finished.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the results as JSON on stdout (summary.json; search.json for `search`)
+    /// instead of the table, for notebooks.
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl OutputOptions {
+    /// `--out`, or `output/<name>`.
+    fn dir(&self, name: &str) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| Path::new("output").join(name))
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Simulate every placement of a scenario on the same workload stream and compare them.
     Run {
         /// Scenario file (TOML). Without one, the built-in default scenario runs.
         scenario: Option<PathBuf>,
-        /// Override the scenario's seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Report directory (default: `output/<scenario name>`).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Print summary.json on stdout (for notebooks) instead of the table.
-        #[arg(long)]
-        json: bool,
         /// Independent replications per configuration (confidence intervals need >= 2).
         #[arg(long, default_value_t = 1)]
         replications: u64,
-        /// Worker threads (default: all cores). Results do not depend on it.
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Print nothing but errors.
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        simulation: SimulationOptions,
+        #[command(flatten)]
+        output: OutputOptions,
     },
     /// Run a study: every sweep point × placement × host type, replications until the
     /// confidence target; resumable, and shardable across machines (`--shard K/N`).
     Sweep {
         scenario: PathBuf,
-        /// Report / results directory (default: `output/<scenario name>`). A rerun into the
-        /// same directory skips the points already finished.
-        #[arg(long)]
-        out: Option<PathBuf>,
         /// Run only slice K of N (1 <= K <= N); combine the slices with `capsim merge`.
         #[arg(long)]
         shard: Option<String>,
-        /// Override the scenario's seed.
-        #[arg(long)]
-        seed: Option<u64>,
         /// Fixed replications per point (overrides `[study]` and its stopping rule).
         #[arg(long)]
         replications: Option<u64>,
-        /// Worker threads (default: all cores). Results do not depend on it.
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Print summary.json on stdout instead of the table.
-        #[arg(long)]
-        json: bool,
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        simulation: SimulationOptions,
+        #[command(flatten)]
+        output: OutputOptions,
         /// Stop after N points have finished (tests of resume).
         #[arg(long, hide = true)]
         stop_after: Option<u64>,
@@ -86,9 +102,6 @@ pub enum Command {
     /// in at least `[study]` slo_fraction of replications, per placement and host type.
     Search {
         scenario: PathBuf,
-        /// Report directory for search.json and search.csv (default: `output/<name>-search`).
-        #[arg(long)]
-        out: Option<PathBuf>,
         /// Workload class whose count is searched (default: the first).
         #[arg(long)]
         workload: Option<String>,
@@ -101,27 +114,17 @@ pub enum Command {
         /// Largest count tried while bracketing.
         #[arg(long, default_value_t = 100_000)]
         max_count: u64,
-        #[arg(long)]
-        seed: Option<u64>,
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Print search.json on stdout instead of the table.
-        #[arg(long)]
-        json: bool,
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        simulation: SimulationOptions,
+        #[command(flatten)]
+        output: OutputOptions,
     },
     /// Combine the directories of `capsim sweep --shard K/N` runs into one report.
     Merge {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
-        /// Report directory (default: `output/<scenario name>`).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[arg(long)]
-        json: bool,
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        output: OutputOptions,
     },
     /// Check a scenario without running it.
     Validate { scenario: PathBuf },
@@ -131,6 +134,19 @@ pub enum Command {
     Profiles,
     /// Re-render report.html and plots/ from a report directory's saved results (no rerun).
     Report { dir: PathBuf },
+}
+
+impl SimulationOptions {
+    /// `--threads 0` and `--replications 0` are usage errors.
+    fn check(&self, replications: Option<u64>) -> Result<()> {
+        if replications == Some(0) {
+            return Err(Error::Usage("--replications must be >= 1".into()));
+        }
+        if self.threads == Some(0) {
+            return Err(Error::Usage("--threads must be >= 1".into()));
+        }
+        Ok(())
+    }
 }
 
 /// Parses `args` and runs the command. Clap handles `--help`/usage errors itself (exit 2).
@@ -143,99 +159,72 @@ where
     match cli.command {
         Command::Run {
             scenario,
-            seed,
-            out,
-            json,
             replications,
-            threads,
-            quiet,
+            simulation,
+            output,
         } => {
-            let mut sc = load(scenario.as_deref())?;
-            if let Some(s) = seed {
-                sc.seed = s;
-            }
+            let sc = load(scenario.as_deref(), simulation.seed, None)?;
             // A sweep's points are checked here too: a scenario is valid or it is not.
             let n_points = points(&sc)?.len();
-            if n_points > 1 && !quiet && !json {
+            if n_points > 1 && !output.quiet && !output.json {
                 eprintln!(
                     "capsim: this scenario sweeps {n_points} points; `run` simulates the base scenario, `capsim sweep` runs them all"
                 );
             }
-            if replications == 0 {
-                return Err(Error::Usage("--replications must be >= 1".into()));
-            }
-            if threads == Some(0) {
-                return Err(Error::Usage("--threads must be >= 1".into()));
-            }
-            let out = out.unwrap_or_else(|| Path::new("output").join(&sc.name));
-            run(&sc, &out, json, replications, threads, quiet)
+            simulation.check(Some(replications))?;
+            run(&sc, replications, &simulation, &output)
         }
         Command::Sweep {
             scenario,
-            out,
             shard,
-            seed,
             replications,
-            threads,
-            json,
-            quiet,
+            simulation,
+            output,
             stop_after,
         } => {
-            let mut sc = Scenario::load(&scenario)?;
-            if let Some(s) = seed {
-                sc.seed = s;
-            }
             let shard = match shard {
-                Some(s) => Shard::parse(&s).map_err(Error::Usage)?,
+                Some(s) => Shard::parse(&s).map_err(|e| Error::Usage(e.to_string()))?,
                 None => Shard::ALL,
             };
-            check_counts(replications, threads)?;
-            if let Some(r) = replications {
-                fix_replications(&mut sc, r);
-            }
-            let out = out.unwrap_or_else(|| Path::new("output").join(&sc.name));
-            let pb = progress_bar(quiet || json);
+            simulation.check(replications)?;
+            let sc = load(Some(&scenario), simulation.seed, replications)?;
+            let out = output.dir(&sc.name);
+            let bar = progress_bar(output.quiet || output.json);
             let outcome = sweep(
                 &sc,
                 &out,
                 &SweepOptions {
                     shard,
-                    threads,
-                    progress: pb.as_ref(),
+                    threads: simulation.threads,
+                    progress: bar.as_ref(),
                     stop_after,
                     replications,
                 },
             )?;
-            if let Some(pb) = pb {
-                pb.finish_and_clear();
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
             }
-            report_sweep(&outcome, &out, shard, json, quiet)
+            report_sweep(&outcome, &out, shard, &output)
         }
         Command::Search {
             scenario,
-            out,
             workload,
             replications,
             precision,
             max_count,
-            seed,
-            threads,
-            json,
-            quiet,
+            simulation,
+            output,
         } => {
-            let mut sc = Scenario::load(&scenario)?;
-            if let Some(s) = seed {
-                sc.seed = s;
-            }
-            check_counts(replications, threads)?;
-            let w = match &workload {
+            simulation.check(replications)?;
+            let sc = load(Some(&scenario), simulation.seed, None)?;
+            let workload = match &workload {
                 None => 0,
                 Some(name) => sc
                     .workloads
                     .iter()
                     .position(|w| &w.name == name)
                     .ok_or_else(|| {
-                        Error::Usage(crate::diagnostics::unknown_name(
+                        Error::Usage(unknown_name(
                             "workload class",
                             name,
                             sc.workloads.iter().map(|w| w.name.as_str()),
@@ -243,46 +232,39 @@ where
                     })?,
             };
             let opts = SearchOptions {
-                workload: w,
+                workload,
                 replications: replications.unwrap_or(sc.study.replications_min),
                 precision,
                 max_count,
             };
-            let out =
-                out.unwrap_or_else(|| Path::new("output").join(format!("{}-search", sc.name)));
-            let pool = crate::study::pool(threads)?;
-            let rep = search(&sc, &opts, &pool)?;
-            let json_text = serde_json::to_string_pretty(&rep)
-                .map_err(|e| Error::Runtime(format!("search.json: {e}")))?;
-            let csv = rep.to_csv()?;
-            write_atomically(&out, |dir| {
-                write_file(dir, "search.json", json_text.as_bytes())?;
-                write_file(dir, "search.csv", &csv)?;
-                write_file(dir, "scenario.toml", sc.source_text().as_bytes())
+            let out = output.dir(&format!("{}-search", sc.name));
+            let pool = crate::study::pool(simulation.threads)?;
+            let found = search(&sc, &opts, &pool)?;
+            let json = found.to_json()?;
+            let csv = found.to_csv()?;
+            replace_dir(&out, |dir| {
+                put(dir, "search.json", json.as_bytes())?;
+                put(dir, "search.csv", &csv)?;
+                put(dir, "scenario.toml", sc.source_text().as_bytes())
             })?;
-            if json {
-                println!("{json_text}");
-            } else if !quiet {
-                print!("{}", rep.table());
+            if output.json {
+                println!("{json}");
+            } else if !output.quiet {
+                print!("{}", table::search(&found));
                 println!(
                     "count at SLO = most `{}` instances on one host meeting every SLO in >= {:.0}% of {} replications; density/host and MiB/workload at that count with their {:.0}% CIs",
-                    rep.workload,
-                    rep.slo_fraction * 100.0,
-                    rep.replications,
-                    rep.confidence * 100.0
+                    found.workload,
+                    found.slo_fraction * 100.0,
+                    found.replications,
+                    found.confidence * 100.0
                 );
                 println!("report: {} (search.json, search.csv)", out.display());
             }
             Ok(())
         }
-        Command::Merge {
-            dirs,
-            out,
-            json,
-            quiet,
-        } => {
-            let (summary, out) = merge(&dirs, out.as_deref())?;
-            print_study(&summary, &out, json, quiet)
+        Command::Merge { dirs, output } => {
+            let (summary, out) = merge(&dirs, output.out.as_deref())?;
+            print_study(&summary, &out, &output)
         }
         Command::Validate { scenario } => {
             let sc = Scenario::load(&scenario)?;
@@ -299,7 +281,7 @@ where
             Ok(())
         }
         Command::Explain { scenario } => {
-            let sc = load(scenario.as_deref())?;
+            let sc = load(scenario.as_deref(), None, None)?;
             print!("{}", table::explain(&sc));
             Ok(())
         }
@@ -308,54 +290,62 @@ where
             Ok(())
         }
         Command::Report { dir } => {
-            crate::report::html::render(&dir)?;
+            html::render(&dir)?;
             println!("report: {}", dir.join("report.html").display());
             Ok(())
         }
     }
 }
 
-fn load(path: Option<&Path>) -> Result<Scenario> {
-    match path {
-        Some(p) => Scenario::load(p),
-        None => Ok(Scenario::default_scenario()),
-    }
+/// The scenario at `path` (the built-in default without one) with the command line's
+/// `--seed` / `--replications` applied to its document before resolution.
+fn load(path: Option<&Path>, seed: Option<u64>, replications: Option<u64>) -> Result<Scenario> {
+    let sc = match path {
+        Some(p) => Scenario::load(p)?,
+        None => Scenario::default_scenario(),
+    };
+    let overrides = Override::command_line(seed, replications).map_err(Error::Usage)?;
+    Ok(sc.with_overrides(&overrides)?)
 }
 
+/// `capsim run`: simulate, write the report directory, print the tables and headline.
 fn run(
     sc: &Scenario,
-    out: &Path,
-    json: bool,
     replications: u64,
-    threads: Option<usize>,
-    quiet: bool,
+    simulation: &SimulationOptions,
+    output: &OutputOptions,
 ) -> Result<()> {
     let started = Instant::now();
-    let n_configs = sc.configs().len();
+    let (json, quiet) = (output.json, output.quiet);
+    let out = output.dir(&sc.name);
     if !quiet && !json {
         eprintln!(
             "capsim: scenario `{}` — {} configuration(s) × {} replication(s), seed {}",
-            sc.name, n_configs, replications, sc.seed
+            sc.name,
+            sc.configs().len(),
+            replications,
+            sc.seed
         );
     }
-    let pb = progress_bar(quiet || json);
-    let runs = run_scenario_with_progress(sc, replications, 0, threads, pb.as_ref())?;
-    if let Some(pb) = pb {
-        pb.finish_and_clear();
+    let bar = progress_bar(quiet || json);
+    let runs = run_scenario_with_progress(sc, replications, 0, simulation.threads, bar.as_ref())?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     let summary = Summary::build(sc, &runs);
     let summary_json = summary.to_json()?;
-    let csv = results_csv(&runs)?;
+    let runs = [runs];
+    let csv = results_csv(&[], &runs)?;
     let timeline = timeline_csv(&runs)?;
-    write_atomically(out, |dir| {
-        write_file(dir, "summary.json", summary_json.as_bytes())?;
-        write_file(dir, "results.csv", &csv)?;
+    replace_dir(&out, |dir| {
+        put(dir, "summary.json", summary_json.as_bytes())?;
+        put(dir, "results.csv", &csv)?;
         if let Some(t) = &timeline {
-            write_file(dir, "timeline.csv", t)?;
+            put(dir, "timeline.csv", t)?;
         }
-        write_file(dir, "scenario.toml", sc.source_text().as_bytes())?;
+        put(dir, "scenario.toml", sc.source_text().as_bytes())?;
         // Rendered from the files just written, so `capsim report` redraws the same page.
-        crate::report::html::render(dir)
+        html::render(dir)
     })?;
     let elapsed = started.elapsed().as_secs_f64();
     let stdout = std::io::stdout();
@@ -389,7 +379,6 @@ fn run(
             w(&mut o, &format!("{title}\n{t}\n"))?;
         }
     }
-
     w(
         &mut o,
         &format!("done in {elapsed:.2} s: summary.json, results.csv, plots/, report.html\n"),
@@ -398,33 +387,11 @@ fn run(
         &mut o,
         &format!("report: {}\n", out.join("report.html").display()),
     )?;
-    let noun = crate::report::headline::workload_noun(Some(sc));
-    for line in crate::report::headline::sentences(&summary, &noun) {
+    let noun = headline::workload_noun(Some(sc));
+    for line in headline::sentences(&summary, &noun) {
         w(&mut o, &format!("{line}\n"))?;
     }
     Ok(())
-}
-
-/// One sentence per host type: the densest placement and how the others compare.
-pub fn headlines(s: &Summary) -> Vec<String> {
-    crate::report::headline::sentences(s, "workloads")
-}
-
-fn check_counts(replications: Option<u64>, threads: Option<usize>) -> Result<()> {
-    if replications == Some(0) {
-        return Err(Error::Usage("--replications must be >= 1".into()));
-    }
-    if threads == Some(0) {
-        return Err(Error::Usage("--threads must be >= 1".into()));
-    }
-    Ok(())
-}
-
-/// `--replications N`: exactly N per point, no sequential stopping.
-fn fix_replications(sc: &mut Scenario, r: u64) {
-    sc.study.replications_min = r;
-    sc.study.replications_max = r;
-    sc.study.target_rel_half_width = None;
 }
 
 /// A progress bar with ETA on stderr — only for a person watching a terminal.
@@ -433,25 +400,25 @@ fn progress_bar(silent: bool) -> Option<indicatif::ProgressBar> {
     if silent || !std::io::stderr().is_terminal() {
         return None;
     }
-    let pb =
+    let bar =
         indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{elapsed_precise} [{bar:40}] {pos}/{len} replications, ETA {eta}",
     ) {
-        pb.set_style(style.progress_chars("=> "));
+        bar.set_style(style.progress_chars("=> "));
     }
-    Some(pb)
+    Some(bar)
 }
 
-fn report_sweep(o: &SweepOutcome, out: &Path, shard: Shard, json: bool, quiet: bool) -> Result<()> {
-    if !quiet && !json {
+fn report_sweep(o: &SweepOutcome, out: &Path, shard: Shard, output: &OutputOptions) -> Result<()> {
+    if !output.quiet && !output.json {
         eprintln!(
             "capsim: {} of {} point(s) in this shard ({}/{}); {} already finished, {} run now",
             o.points_owned, o.points_total, shard.k, shard.n, o.points_skipped, o.points_run
         );
     }
     if !o.complete {
-        if !quiet {
+        if !output.quiet {
             eprintln!(
                 "capsim: stopped before every point finished; rerun the same command to resume"
             );
@@ -459,9 +426,9 @@ fn report_sweep(o: &SweepOutcome, out: &Path, shard: Shard, json: bool, quiet: b
         return Ok(());
     }
     match &o.summary {
-        Some(s) => print_study(s, out, json, quiet),
+        Some(s) => print_study(s, out, output),
         None => {
-            if !quiet {
+            if !output.quiet {
                 println!(
                     "shard {}/{} finished: {} — combine all shards with `capsim merge DIR…`",
                     shard.k,
@@ -475,15 +442,15 @@ fn report_sweep(o: &SweepOutcome, out: &Path, shard: Shard, json: bool, quiet: b
 }
 
 /// The study table: one row per point × configuration, then the report path.
-fn print_study(s: &Summary, out: &Path, json: bool, quiet: bool) -> Result<()> {
-    if json {
+fn print_study(s: &Summary, out: &Path, output: &OutputOptions) -> Result<()> {
+    if output.json {
         println!("{}", s.to_json()?);
         return Ok(());
     }
-    if quiet {
+    if output.quiet {
         return Ok(());
     }
-    print!("{}", crate::study::table::study(s));
+    print!("{}", table::study(s));
     println!("report: {} (summary.json, results.csv)", out.display());
     Ok(())
 }

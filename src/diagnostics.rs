@@ -117,6 +117,67 @@ pub(crate) fn unknown_name<'a>(
     }
 }
 
+/// A TOML source, kept so that errors found after parsing can still point at a line.
+#[derive(Clone, Debug)]
+pub(crate) struct Source {
+    pub name: String,
+    pub text: String,
+}
+
+impl Source {
+    pub(crate) fn new(name: impl Into<String>, text: impl Into<String>) -> Source {
+        Source {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    /// Line and column of the deepest key of `path` present in the document.
+    pub(crate) fn locate(&self, path: &[&str]) -> Option<(usize, usize)> {
+        use toml::de::{DeTable, DeValue};
+        let doc = DeTable::parse(&self.text).ok()?;
+        let mut table = doc.get_ref();
+        let mut found: Option<usize> = None;
+        let mut array_item: Option<&DeValue> = None;
+        for seg in path {
+            if let Some(DeValue::Array(items)) = array_item {
+                let idx: usize = seg.parse().ok()?;
+                let item = items.get(idx)?;
+                found = Some(item.span().start);
+                match item.get_ref() {
+                    DeValue::Table(t) => {
+                        table = t;
+                        array_item = None;
+                        continue;
+                    }
+                    _ => break,
+                }
+            }
+            let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == *seg) else {
+                break;
+            };
+            found = Some(k.span().start);
+            match v.get_ref() {
+                DeValue::Table(t) => {
+                    table = t;
+                    array_item = None;
+                }
+                a @ DeValue::Array(_) => array_item = Some(a),
+                _ => break,
+            }
+        }
+        found.map(|o| line_col(&self.text, o))
+    }
+
+    pub(crate) fn error(&self, path: &[&str], message: impl Into<String>) -> InputError {
+        InputError {
+            file: self.name.clone(),
+            line_col: self.locate(path),
+            message: message.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

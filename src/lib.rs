@@ -31,12 +31,27 @@
 //! - **Engine** ([`engine`]): integer nanoseconds, `(time, seq)` FIFO ties, events by value.
 //!   Every placement sees the same workload stream (common random numbers).
 //!
+//! ## How the crate is layered
+//!
+//! Each layer imports only the ones above it (`tests/it/layering.rs` checks this):
+//!
+//! 1. [`engine`] (time and the event queue; imports nothing), [`diagnostics`] (input
+//!    errors with file:line:col), [`profiles`] (calibrated numbers with provenance);
+//! 2. [`model`]: pure models — placement policies, CPU sharing, memory parts, KSM,
+//!    interference, SLOs — which own every formula;
+//! 3. [`metrics`] and [`scenario`] (the file, its overrides and its resolution);
+//! 4. [`sim`]: one replication — holds the world's state and calls the model;
+//! 5. [`results`]: the one result shape, statistics and `summary.json`;
+//! 6. [`study`] (replications, sweeps, search, shards) and [`report`] (tables, plots,
+//!    `report.html`), which never import each other; [`output`] writes atomically;
+//! 7. [`cli`].
+//!
 //! ## Example
 //!
 //! ```
 //! use capsim::scenario::Scenario;
+//! use capsim::results::summary::Summary;
 //! use capsim::study::run_scenario;
-//! use capsim::report::summary::Summary;
 //!
 //! let toml = r#"
 //!     seed = 7
@@ -68,8 +83,11 @@ pub mod diagnostics;
 pub mod engine;
 pub mod metrics;
 pub mod model;
+pub mod ordered_map;
+pub mod output;
 pub mod profiles;
 pub mod report;
+pub mod results;
 pub mod scenario;
 pub mod sim;
 pub mod study;

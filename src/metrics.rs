@@ -305,7 +305,21 @@ pub struct RunMetrics {
     pub extra: Breakdown,
     /// KSM counters per host over time (`timeline.csv`); empty when KSM is off.
     #[serde(skip)]
-    pub timeline: Vec<crate::sim::TimelineRow>,
+    pub timeline: Vec<TimelineRow>,
+}
+
+/// One `timeline.csv` row: a host's KSM counters at a sample time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineRow {
+    pub host: u32,
+    pub time_s: f64,
+    pub pages_shared: u64,
+    pub pages_sharing: u64,
+    pub pages_unshared: u64,
+    pub pages_volatile: u64,
+    pub full_scans: u64,
+    pub ksmd_cpu_cores: f64,
+    pub mem_saved_mib: f64,
 }
 
 /// Quantile levels at which distributions are written to `summary.json`.
@@ -323,6 +337,15 @@ pub fn cdf_points(s: &QuantileSketch) -> Vec<[f64; 2]> {
 }
 
 impl RunMetrics {
+    /// The measures the scenario-wide `[slo]` is judged by.
+    pub fn observed(&self) -> crate::model::slo::Observed {
+        crate::model::slo::Observed {
+            slowdown_p99: self.slowdown_p99,
+            start_latency_p95_s: self.start_latency_p95_s,
+            blocking_probability: self.blocking_probability,
+        }
+    }
+
     /// Every metric as `(name, value)`, breakdowns flattened as `prefix.label`: one CSV
     /// column each, in a stable order.
     pub fn flat(&self) -> Vec<(String, f64)> {

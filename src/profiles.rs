@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::diagnostics::{InputError, line_col, unknown_name};
+use crate::diagnostics::{InputError, Source, line_col, unknown_name};
 
 pub(crate) const BUILTIN_TOML: &str = include_str!("profiles.toml");
 pub(crate) const BUILTIN_NAME: &str = "<built-in profiles.toml>";
@@ -105,230 +105,77 @@ const fn def(
     }
 }
 
-/// Numeric fields of a layer profile.
-pub(crate) const LAYER_PARAMS: &[ParamDef] = &[
-    def(
-        "cpu_factor",
-        "x",
-        1.0,
-        0.01,
-        100.0,
-        "multiplies the CPU demand of what runs inside the layer",
-    ),
-    def(
-        "cpu_background_cores",
-        "cores",
-        0.0,
-        0.0,
-        1e3,
-        "CPU used by each instance of the layer even when idle",
-    ),
-    def(
-        "mem_fixed_mib",
-        "MiB",
-        0.0,
-        0.0,
-        1e7,
-        "host memory per instance outside the guest",
-    ),
-    def(
-        "mem_guest_fraction",
-        "fraction of guest RAM",
-        0.0,
-        0.0,
-        1.0,
-        "host memory per instance proportional to the guest RAM",
-    ),
-    def(
-        "mem_per_vcpu_mib",
-        "MiB/vCPU",
-        0.0,
-        0.0,
-        1e5,
-        "host memory per instance per vCPU",
-    ),
-    def(
-        "guest_os_mib",
-        "MiB",
-        0.0,
-        0.0,
-        1e7,
-        "resident memory of the guest kernel and base userspace (kernel layers)",
-    ),
-    def(
-        "start_median_s",
-        "s",
-        0.0,
-        0.0,
-        1e6,
-        "median start time of one instance",
-    ),
-    def(
-        "start_p95_s",
-        "s",
-        0.0,
-        0.0,
-        1e6,
-        "95th percentile start time (lognormal tail)",
-    ),
-    def(
-        "start_concurrency_slope",
-        "1/start",
-        0.0,
-        0.0,
-        100.0,
-        "start time grows by this fraction per other start in flight on the host",
-    ),
-    def(
-        "io_factor",
-        "x",
-        1.0,
-        0.01,
-        100.0,
-        "multiplies I/O service time",
-    ),
-    def(
-        "net_rtt_add_us",
-        "us",
-        0.0,
-        0.0,
-        1e7,
-        "added network round trip",
-    ),
-    def(
-        "guest_os_mergeable_fraction",
-        "fraction",
-        0.0,
-        0.0,
-        1.0,
-        "share of the guest OS footprint identical across guests of this layer (KSM / segments can share it)",
-    ),
-    def(
-        "segment_fraction",
-        "fraction",
-        0.0,
-        0.0,
-        1.0,
-        "share of that identical content held in shared segments (z/VM NSS/DCSS): shared from guest start, no scanning",
-    ),
-    def(
-        "attenuation",
-        "fraction",
-        1.0,
-        0.0,
-        1.0,
-        "share of neighbour pressure that passes this isolation boundary",
-    ),
-];
+/// A numeric profile field known at compile time: a misspelt key is a compile error, not
+/// a NaN at run time.
+pub trait ParamKey: Copy {
+    fn def(self) -> &'static ParamDef;
 
-/// Numeric fields of a host-type profile.
-pub(crate) const HOST_PARAMS: &[ParamDef] = &[
-    def(
-        "cores",
-        "cores",
-        1.0,
-        0.001,
-        1e6,
-        "physical cores (IFLs on a mainframe)",
-    ),
-    def(
-        "threads_per_core",
-        "threads",
-        1.0,
-        1.0,
-        8.0,
-        "hardware threads per core",
-    ),
-    def(
-        "smt_gain",
-        "x",
-        1.0,
-        1.0,
-        8.0,
-        "throughput of a core with all threads busy relative to one thread",
-    ),
-    def(
-        "core_speed",
-        "x reference core",
-        1.0,
-        0.001,
-        1e3,
-        "speed of one core relative to the reference core of workload demands",
-    ),
-    def("memory_gib", "GiB", 1.0, 0.001, 1e7, "physical memory"),
-    def(
-        "host_reserved_mib",
-        "MiB",
-        0.0,
-        0.0,
-        1e10,
-        "memory held by the host OS / hypervisor, not available to workloads",
-    ),
-    def(
-        "cpu_ceiling",
-        "fraction",
-        1.0,
-        0.001,
-        1.0,
-        "highest CPU reservation a planner allows, as a fraction of capacity",
-    ),
-    def(
-        "memory_overcommit",
-        "ratio",
-        1.0,
-        0.01,
-        100.0,
-        "allowed ratio of committed to physical memory",
-    ),
-    def(
-        "steal_per_overcommit",
-        "fraction per unit",
-        0.0,
-        0.0,
-        1.0,
-        "CPU lost to steal per unit of vCPU overcommit beyond one vCPU per hardware thread",
-    ),
-    def(
-        "steal_max",
-        "fraction",
-        0.12,
-        0.0,
-        1.0,
-        "upper bound of steal time",
-    ),
-    def(
-        "shared_pool_load",
-        "fraction",
-        0.0,
-        0.0,
-        1.0,
-        "how busy the other LPARs sharing this LPAR's processors are (0: dedicated processors)",
-    ),
-    def(
-        "lpar_weight_share",
-        "fraction",
-        1.0,
-        0.0,
-        1.0,
-        "this LPAR's PR/SM weight as a share of the shared pool it is entitled to under contention",
-    ),
-    def(
-        "prsm_contention_overhead",
-        "fraction",
-        0.0,
-        0.0,
-        1.0,
-        "extra PR/SM overhead at full shared-pool contention (rises linearly with shared_pool_load)",
-    ),
-    def(
-        "paging_slope",
-        "x per unit over",
-        20.0,
-        0.0,
-        1e4,
-        "slowdown added per unit of resident memory beyond physical (the paging cliff)",
-    ),
-];
+    fn name(self) -> &'static str {
+        self.def().name
+    }
+}
+
+/// Defines a key enum and its table of [`ParamDef`]s in one place, in the same order, so
+/// `Enum::X as usize` indexes the table.
+macro_rules! param_table {
+    ($(#[$meta:meta])* pub enum $Enum:ident in $TABLE:ident {
+        $($Variant:ident = ($name:literal, $unit:literal, $default:expr, $min:expr, $max:expr, $doc:literal),)*
+    }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $Enum {
+            $($Variant,)*
+        }
+
+        pub(crate) const $TABLE: &[ParamDef] = &[$(def($name, $unit, $default, $min, $max, $doc),)*];
+
+        impl ParamKey for $Enum {
+            fn def(self) -> &'static ParamDef {
+                &$TABLE[self as usize]
+            }
+        }
+    };
+}
+
+param_table! {
+    /// A numeric field of a layer profile (`[layers.NAME]`).
+    pub enum LayerParam in LAYER_PARAMS {
+        CpuFactor = ("cpu_factor", "x", 1.0, 0.01, 100.0, "multiplies the CPU demand of what runs inside the layer"),
+        CpuBackgroundCores = ("cpu_background_cores", "cores", 0.0, 0.0, 1e3, "CPU used by each instance of the layer even when idle"),
+        MemFixedMib = ("mem_fixed_mib", "MiB", 0.0, 0.0, 1e7, "host memory per instance outside the guest"),
+        MemGuestFraction = ("mem_guest_fraction", "fraction of guest RAM", 0.0, 0.0, 1.0, "host memory per instance proportional to the guest RAM"),
+        MemPerVcpuMib = ("mem_per_vcpu_mib", "MiB/vCPU", 0.0, 0.0, 1e5, "host memory per instance per vCPU"),
+        GuestOsMib = ("guest_os_mib", "MiB", 0.0, 0.0, 1e7, "resident memory of the guest kernel and base userspace (kernel layers)"),
+        StartMedianS = ("start_median_s", "s", 0.0, 0.0, 1e6, "median start time of one instance"),
+        StartP95S = ("start_p95_s", "s", 0.0, 0.0, 1e6, "95th percentile start time (lognormal tail)"),
+        StartConcurrencySlope = ("start_concurrency_slope", "1/start", 0.0, 0.0, 100.0, "start time grows by this fraction per other start in flight on the host"),
+        IoFactor = ("io_factor", "x", 1.0, 0.01, 100.0, "multiplies I/O service time"),
+        NetRttAddUs = ("net_rtt_add_us", "us", 0.0, 0.0, 1e7, "added network round trip"),
+        GuestOsMergeableFraction = ("guest_os_mergeable_fraction", "fraction", 0.0, 0.0, 1.0, "share of the guest OS footprint identical across guests of this layer (KSM / segments can share it)"),
+        SegmentFraction = ("segment_fraction", "fraction", 0.0, 0.0, 1.0, "share of that identical content held in shared segments (z/VM NSS/DCSS): shared from guest start, no scanning"),
+        Attenuation = ("attenuation", "fraction", 1.0, 0.0, 1.0, "share of neighbour pressure that passes this isolation boundary"),
+    }
+}
+
+param_table! {
+    /// A numeric field of a host-type profile (`[hosts.NAME]`).
+    pub enum HostParam in HOST_PARAMS {
+        Cores = ("cores", "cores", 1.0, 0.001, 1e6, "physical cores (IFLs on a mainframe)"),
+        ThreadsPerCore = ("threads_per_core", "threads", 1.0, 1.0, 8.0, "hardware threads per core"),
+        SmtGain = ("smt_gain", "x", 1.0, 1.0, 8.0, "throughput of a core with all threads busy relative to one thread"),
+        CoreSpeed = ("core_speed", "x reference core", 1.0, 0.001, 1e3, "speed of one core relative to the reference core of workload demands"),
+        MemoryGib = ("memory_gib", "GiB", 1.0, 0.001, 1e7, "physical memory"),
+        HostReservedMib = ("host_reserved_mib", "MiB", 0.0, 0.0, 1e10, "memory held by the host OS / hypervisor, not available to workloads"),
+        CpuCeiling = ("cpu_ceiling", "fraction", 1.0, 0.001, 1.0, "highest CPU reservation a planner allows, as a fraction of capacity"),
+        MemoryOvercommit = ("memory_overcommit", "ratio", 1.0, 0.01, 100.0, "allowed ratio of committed to physical memory"),
+        StealPerOvercommit = ("steal_per_overcommit", "fraction per unit", 0.0, 0.0, 1.0, "CPU lost to steal per unit of vCPU overcommit beyond one vCPU per hardware thread"),
+        StealMax = ("steal_max", "fraction", 0.12, 0.0, 1.0, "upper bound of steal time"),
+        SharedPoolLoad = ("shared_pool_load", "fraction", 0.0, 0.0, 1.0, "how busy the other LPARs sharing this LPAR's processors are (0: dedicated processors)"),
+        LparWeightShare = ("lpar_weight_share", "fraction", 1.0, 0.0, 1.0, "this LPAR's PR/SM weight as a share of the shared pool it is entitled to under contention"),
+        PrsmContentionOverhead = ("prsm_contention_overhead", "fraction", 0.0, 0.0, 1.0, "extra PR/SM overhead at full shared-pool contention (rises linearly with shared_pool_load)"),
+        PagingSlope = ("paging_slope", "x per unit over", 20.0, 0.0, 1e4, "slowdown added per unit of resident memory beyond physical (the paging cliff)"),
+    }
+}
 
 /// Every numeric field a layer profile (`[layers.NAME]`) accepts, in definition order
 /// (for documentation and tools: `docs/scenarios.md` is checked against it).
@@ -339,6 +186,30 @@ pub fn layer_params() -> &'static [ParamDef] {
 /// Every numeric field a host profile (`[hosts.NAME]`) accepts, in definition order.
 pub fn host_params() -> &'static [ParamDef] {
     HOST_PARAMS
+}
+
+/// A text field of a profile (the numeric ones are [`LayerParam`] and [`HostParam`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextKey {
+    /// Layer: container, pod, vm, microvm, lpar, guest.
+    Kind,
+    /// Layer: the boundary it puts around what runs inside (process, vm, lpar).
+    Isolation,
+    /// Host: x86 or mainframe.
+    Family,
+    /// Host: the base layer under everything (`none` on bare metal).
+    Hypervisor,
+}
+
+impl TextKey {
+    pub fn name(self) -> &'static str {
+        match self {
+            TextKey::Kind => "kind",
+            TextKey::Isolation => "isolation",
+            TextKey::Family => "family",
+            TextKey::Hypervisor => "hypervisor",
+        }
+    }
 }
 
 /// Which kind of profile a table describes.
@@ -419,73 +290,12 @@ impl Profile {
     }
 
     /// The value of a numeric field (every defined field is always present).
-    pub fn value(&self, name: &str) -> f64 {
-        self.params.get(name).map(|p| p.value).unwrap_or(f64::NAN)
+    pub fn value(&self, key: impl ParamKey) -> f64 {
+        self.params.get(key.name()).map_or(f64::NAN, |p| p.value)
     }
 
-    pub fn text(&self, key: &str) -> Option<&str> {
-        self.text.get(key).map(String::as_str)
-    }
-}
-
-/// A TOML source, kept so that errors found after parsing can still point at a line.
-#[derive(Clone, Debug)]
-pub(crate) struct Source {
-    pub name: String,
-    pub text: String,
-}
-
-impl Source {
-    pub(crate) fn new(name: impl Into<String>, text: impl Into<String>) -> Source {
-        Source {
-            name: name.into(),
-            text: text.into(),
-        }
-    }
-
-    /// Line and column of the deepest key of `path` present in the document.
-    pub(crate) fn locate(&self, path: &[&str]) -> Option<(usize, usize)> {
-        use toml::de::{DeTable, DeValue};
-        let doc = DeTable::parse(&self.text).ok()?;
-        let mut table = doc.get_ref();
-        let mut found: Option<usize> = None;
-        let mut array_item: Option<&DeValue> = None;
-        for seg in path {
-            if let Some(DeValue::Array(items)) = array_item {
-                let idx: usize = seg.parse().ok()?;
-                let item = items.get(idx)?;
-                found = Some(item.span().start);
-                match item.get_ref() {
-                    DeValue::Table(t) => {
-                        table = t;
-                        array_item = None;
-                        continue;
-                    }
-                    _ => break,
-                }
-            }
-            let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == *seg) else {
-                break;
-            };
-            found = Some(k.span().start);
-            match v.get_ref() {
-                DeValue::Table(t) => {
-                    table = t;
-                    array_item = None;
-                }
-                a @ DeValue::Array(_) => array_item = Some(a),
-                _ => break,
-            }
-        }
-        found.map(|o| line_col(&self.text, o))
-    }
-
-    pub(crate) fn error(&self, path: &[&str], message: impl Into<String>) -> InputError {
-        InputError {
-            file: self.name.clone(),
-            line_col: self.locate(path),
-            message: message.into(),
-        }
+    pub fn text(&self, key: TextKey) -> Option<&str> {
+        self.text.get(key.name()).map(String::as_str)
     }
 }
 
@@ -776,16 +586,28 @@ mod tests {
             }
         }
         // The calibration table's headline numbers.
-        assert_eq!(set.layer("vm-kvm").unwrap().value("cpu_factor"), 1.02);
         assert_eq!(
-            set.layer("vm-kvm-untuned").unwrap().value("cpu_factor"),
+            set.layer("vm-kvm").unwrap().value(LayerParam::CpuFactor),
+            1.02
+        );
+        assert_eq!(
+            set.layer("vm-kvm-untuned")
+                .unwrap()
+                .value(LayerParam::CpuFactor),
             1.17
         );
         assert_eq!(
-            set.layer("pod-kubevirt").unwrap().value("mem_fixed_mib"),
+            set.layer("pod-kubevirt")
+                .unwrap()
+                .value(LayerParam::MemFixedMib),
             218.0
         );
-        assert_eq!(set.host("mainframe-lpar").unwrap().value("smt_gain"), 1.3);
+        assert_eq!(
+            set.host("mainframe-lpar")
+                .unwrap()
+                .value(HostParam::SmtGain),
+            1.3
+        );
         assert!(set.layer("vm-kvm").unwrap().kernel);
         assert!(!set.layer("container-runc").unwrap().kernel);
     }

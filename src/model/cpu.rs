@@ -5,6 +5,82 @@
 //! kernel threads that preempt user work. The rest is water-filled: every workload gets
 //! `avail × w_i / Σw` unless it needs less, and what it leaves is shared again.
 
+use crate::model::placement::MAX_LAYERS;
+
+/// Where a host's delivered CPU goes, for the CPU breakdown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CpuPart {
+    /// The workloads' own demand, in reference cores.
+    Useful,
+    /// The host's base hypervisor (PR/SM on a mainframe).
+    Hypervisor,
+    /// The KSM daemon.
+    Ksmd,
+    /// Cycles stolen from guests by vCPU overcommit.
+    Steal,
+    /// Overhead of the layer at this stack position (its factor and its background).
+    Layer(usize),
+}
+
+impl CpuPart {
+    pub const COUNT: usize = 4 + MAX_LAYERS;
+
+    pub fn index(self) -> usize {
+        match self {
+            CpuPart::Useful => 0,
+            CpuPart::Hypervisor => 1,
+            CpuPart::Ksmd => 2,
+            CpuPart::Steal => 3,
+            CpuPart::Layer(k) => 4 + k,
+        }
+    }
+
+    /// The part at `index` (the inverse of [`CpuPart::index`]).
+    pub fn from_index(index: usize) -> CpuPart {
+        match index {
+            0 => CpuPart::Useful,
+            1 => CpuPart::Hypervisor,
+            2 => CpuPart::Ksmd,
+            3 => CpuPart::Steal,
+            k => CpuPart::Layer(k - 4),
+        }
+    }
+}
+
+/// CPU per [`CpuPart`], indexed by [`CpuPart::index`].
+pub type CpuBreakdown = [f64; CpuPart::COUNT];
+
+/// Slowdown reported for a workload that gets no CPU at all.
+pub const MAX_SLOWDOWN: f64 = 1e4;
+
+/// CPU slowdown of a workload whose stack multiplies its work by `factor`, which wants
+/// `want` cores (demand × factor, before any limit) and is allocated `allocated`: the
+/// factor alone when it gets what it wants, stretched by want / allocated when it does
+/// not (a limit, a too-small dedicated reservation or a contended host throttles it).
+pub fn contended_slowdown(factor: f64, want: f64, allocated: f64) -> f64 {
+    if want <= 0.0 || allocated >= want {
+        factor
+    } else if allocated > 0.0 {
+        factor * want / allocated
+    } else {
+        MAX_SLOWDOWN
+    }
+}
+
+/// A request's service-time slowdown: its I/O-bound share (`io_fraction`) runs at the
+/// stack's I/O factor (virtio random IOPS about half of native), the rest at the CPU
+/// slowdown; paging and neighbour interference stretch both.
+pub fn service_slowdown(
+    cpu_slowdown: f64,
+    io_fraction: f64,
+    io_factor: f64,
+    paging: f64,
+    interference: f64,
+) -> f64 {
+    let s = (1.0 - io_fraction) * cpu_slowdown + io_fraction * io_factor;
+    (s * paging * interference).min(MAX_SLOWDOWN)
+}
+
 /// Splits `avail` cores among `demands` by `weights` (max-min fair). Writes allocations to
 /// `out`; `order` is caller-owned scratch so the hot path does not allocate.
 pub fn water_fill(

@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
+use crate::model::interference::{PerResource, Resource};
 use crate::model::layer::Layer;
-use crate::profiles::Profile;
+use crate::profiles::{HostParam, Profile, TextKey};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -35,7 +36,7 @@ pub struct HostType {
     pub prsm_contention_overhead: f64,
     /// ksmd settings of this host type's kernel.
     #[serde(skip)]
-    pub ksm: crate::scenario::KsmSettings,
+    pub ksm: crate::model::ksm::KsmSettings,
     /// Base layer under everything (PR/SM on a mainframe); `None` for bare metal.
     pub hypervisor: Option<Layer>,
 }
@@ -49,25 +50,25 @@ impl HostType {
     ) -> HostType {
         HostType {
             name: name.to_string(),
-            family: match p.text("family") {
+            family: match p.text(TextKey::Family) {
                 Some("mainframe") => Family::Mainframe,
                 _ => Family::X86,
             },
             count,
-            cores: p.value("cores"),
-            threads_per_core: p.value("threads_per_core"),
-            smt_gain: p.value("smt_gain"),
-            core_speed: p.value("core_speed"),
-            memory_mib: p.value("memory_gib") * 1024.0,
-            reserved_mib: p.value("host_reserved_mib"),
-            cpu_ceiling: p.value("cpu_ceiling"),
-            memory_overcommit: p.value("memory_overcommit"),
-            paging_slope: p.value("paging_slope"),
-            steal_per_overcommit: p.value("steal_per_overcommit"),
-            steal_max: p.value("steal_max"),
-            shared_pool_load: p.value("shared_pool_load"),
-            lpar_weight_share: p.value("lpar_weight_share"),
-            prsm_contention_overhead: p.value("prsm_contention_overhead"),
+            cores: p.value(HostParam::Cores),
+            threads_per_core: p.value(HostParam::ThreadsPerCore),
+            smt_gain: p.value(HostParam::SmtGain),
+            core_speed: p.value(HostParam::CoreSpeed),
+            memory_mib: p.value(HostParam::MemoryGib) * 1024.0,
+            reserved_mib: p.value(HostParam::HostReservedMib),
+            cpu_ceiling: p.value(HostParam::CpuCeiling),
+            memory_overcommit: p.value(HostParam::MemoryOvercommit),
+            paging_slope: p.value(HostParam::PagingSlope),
+            steal_per_overcommit: p.value(HostParam::StealPerOvercommit),
+            steal_max: p.value(HostParam::StealMax),
+            shared_pool_load: p.value(HostParam::SharedPoolLoad),
+            lpar_weight_share: p.value(HostParam::LparWeightShare),
+            prsm_contention_overhead: p.value(HostParam::PrsmContentionOverhead),
             ksm: Default::default(),
             hypervisor,
         }
@@ -150,6 +151,22 @@ impl HostType {
         } else {
             1.0 + self.paging_slope * (resident_mib / phys - 1.0)
         }
+    }
+
+    /// Neighbour pressure arriving from beyond this host: the other LPARs on a shared
+    /// processor pool press on cpu, llc and membw with their load (`shared_pool_load`, 0
+    /// with dedicated processors) through the PR/SM boundary's `attenuation`; I/O and
+    /// network take separate paths.
+    pub fn outside_pressure(&self) -> PerResource {
+        let p = self
+            .hypervisor
+            .as_ref()
+            .map_or(0.0, |h| h.attenuation * self.shared_pool_load);
+        let mut v = [0.0; Resource::COUNT];
+        for r in [Resource::Cpu, Resource::Llc, Resource::Membw] {
+            v[r as usize] = p;
+        }
+        v
     }
 
     fn hypervisor_fixed_mib(&self) -> f64 {

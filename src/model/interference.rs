@@ -18,21 +18,53 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The shared resources neighbours contend for.
-pub const RESOURCES: [&str; 5] = ["cpu", "llc", "membw", "io", "net"];
-pub const N_RES: usize = 5;
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    Cpu,
+    /// Last-level cache.
+    Llc,
+    /// Memory bandwidth.
+    Membw,
+    Io,
+    Net,
+}
+
+impl Resource {
+    pub const COUNT: usize = 5;
+    pub const ALL: [Resource; Resource::COUNT] = [
+        Resource::Cpu,
+        Resource::Llc,
+        Resource::Membw,
+        Resource::Io,
+        Resource::Net,
+    ];
+    /// The names scenarios use, in [`Resource::ALL`] order.
+    pub const NAMES: [&'static str; Resource::COUNT] = ["cpu", "llc", "membw", "io", "net"];
+
+    pub fn name(self) -> &'static str {
+        Resource::NAMES[self as usize]
+    }
+}
+
+/// Pressure (or any amount) per resource, indexed by `Resource as usize`.
+pub type PerResource = [f64; Resource::COUNT];
 
 /// A value per shared resource. TOML: `{ llc = 0.3, membw = 0.2 }` (missing = 0).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
-pub struct ResourceVec(pub [f64; N_RES]);
+pub struct ResourceVec(pub PerResource);
 
 impl ResourceVec {
+    pub fn get(&self, r: Resource) -> f64 {
+        self.0[r as usize]
+    }
+
     pub fn is_zero(&self) -> bool {
         self.0.iter().all(|&x| x == 0.0)
     }
 
     /// The first component outside `lo ..= hi`, as (resource, value).
     pub fn out_of(&self, lo: f64, hi: f64) -> Option<(&'static str, f64)> {
-        RESOURCES
+        Resource::NAMES
             .iter()
             .zip(self.0)
             .find(|(_, v)| !(v.is_finite() && (lo..=hi).contains(v)))
@@ -49,11 +81,13 @@ impl<'de> Deserialize<'de> for ResourceVec {
                 f.write_str("a table of cpu, llc, membw, io, net values")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<ResourceVec, A::Error> {
-                let mut v = [0.0; N_RES];
+                let mut v = [0.0; Resource::COUNT];
                 while let Some(k) = m.next_key::<String>()? {
-                    let Some(i) = RESOURCES.iter().position(|r| *r == k) else {
+                    let Some(i) = Resource::NAMES.iter().position(|r| *r == k) else {
                         return Err(de::Error::custom(crate::diagnostics::unknown_name(
-                            "resource", &k, RESOURCES,
+                            "resource",
+                            &k,
+                            Resource::NAMES,
                         )));
                     };
                     v[i] = m.next_value::<f64>()?;
@@ -72,7 +106,7 @@ pub fn response(x: f64) -> f64 {
 
 /// Slowdown factor of a workload with `sensitivity` under `pressure` from neighbours
 /// (already attenuated), capped at `cap`.
-pub fn slowdown(sensitivity: &ResourceVec, pressure: &[f64; N_RES], cap: f64) -> f64 {
+pub fn slowdown(sensitivity: &ResourceVec, pressure: &PerResource, cap: f64) -> f64 {
     // Resources the class is insensitive to cost nothing (no exp).
     let s: f64 = sensitivity
         .0
@@ -84,6 +118,31 @@ pub fn slowdown(sensitivity: &ResourceVec, pressure: &[f64; N_RES], cap: f64) ->
     (1.0 + s).min(cap)
 }
 
+/// The pressure one resident feels on every resource from its neighbours.
+///
+/// `own` is what the resident itself exerts (never felt by itself), `unit_total` the sum
+/// over the residents of its VM (`None` when it runs on the host kernel), `host_total`
+/// the sum over every resident of the host, and `outside` what arrives from beyond the
+/// host's own boundary (other LPARs on a shared processor pool). Neighbours on the same
+/// kernel pass their pressure in full; neighbours in other VMs pass it through the
+/// boundary's `attenuation` (the product of the unit layers').
+pub fn felt(
+    own: &PerResource,
+    unit_total: Option<&PerResource>,
+    host_total: &PerResource,
+    attenuation: f64,
+    outside: &PerResource,
+) -> PerResource {
+    let mut x = *outside;
+    for r in 0..Resource::COUNT {
+        x[r] += match unit_total {
+            None => host_total[r] - own[r],
+            Some(same) => (same[r] - own[r]) + attenuation * (host_total[r] - same[r]),
+        };
+    }
+    x
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,8 +150,11 @@ mod tests {
     #[test]
     fn zero_pressure_or_sensitivity_is_no_slowdown() {
         let s = ResourceVec([0.0, 0.5, 0.5, 0.0, 0.0]);
-        assert_eq!(slowdown(&s, &[0.0; N_RES], 1.4), 1.0);
-        assert_eq!(slowdown(&ResourceVec::default(), &[3.0; N_RES], 1.4), 1.0);
+        assert_eq!(slowdown(&s, &[0.0; Resource::COUNT], 1.4), 1.0);
+        assert_eq!(
+            slowdown(&ResourceVec::default(), &[3.0; Resource::COUNT], 1.4),
+            1.0
+        );
     }
 
     #[test]

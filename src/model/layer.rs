@@ -5,7 +5,7 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 use serde::Serialize;
 
-use crate::profiles::Profile;
+use crate::profiles::{LayerParam, Profile, TextKey};
 
 /// z-score of the 95th percentile of a standard normal distribution.
 const Z95: f64 = 1.644_853_626_951_472_2;
@@ -70,8 +70,8 @@ pub struct Layer {
 
 impl Layer {
     pub fn from_profile(p: &Profile) -> Layer {
-        let median = p.value("start_median_s");
-        let p95 = p.value("start_p95_s");
+        let median = p.value(LayerParam::StartMedianS);
+        let p95 = p.value(LayerParam::StartP95S);
         let start_sigma = if median > 0.0 && p95 > median {
             (p95 / median).ln() / Z95
         } else {
@@ -79,27 +79,27 @@ impl Layer {
         };
         Layer {
             name: p.name.clone(),
-            kind: LayerKind::parse(p.text("kind").unwrap_or("container")),
+            kind: LayerKind::parse(p.text(TextKey::Kind).unwrap_or("container")),
             kernel: p.kernel,
-            isolation: match p.text("isolation") {
+            isolation: match p.text(TextKey::Isolation) {
                 Some("vm") => Isolation::Vm,
                 Some("lpar") => Isolation::Lpar,
                 _ => Isolation::Process,
             },
-            cpu_factor: p.value("cpu_factor"),
-            cpu_background_cores: p.value("cpu_background_cores"),
-            mem_fixed_mib: p.value("mem_fixed_mib"),
-            mem_guest_fraction: p.value("mem_guest_fraction"),
-            mem_per_vcpu_mib: p.value("mem_per_vcpu_mib"),
-            guest_os_mib: p.value("guest_os_mib"),
+            cpu_factor: p.value(LayerParam::CpuFactor),
+            cpu_background_cores: p.value(LayerParam::CpuBackgroundCores),
+            mem_fixed_mib: p.value(LayerParam::MemFixedMib),
+            mem_guest_fraction: p.value(LayerParam::MemGuestFraction),
+            mem_per_vcpu_mib: p.value(LayerParam::MemPerVcpuMib),
+            guest_os_mib: p.value(LayerParam::GuestOsMib),
             start_median_s: median,
             start_sigma,
-            start_concurrency_slope: p.value("start_concurrency_slope"),
-            io_factor: p.value("io_factor"),
-            net_rtt_add_us: p.value("net_rtt_add_us"),
-            attenuation: p.value("attenuation"),
-            guest_os_mergeable_fraction: p.value("guest_os_mergeable_fraction"),
-            segment_fraction: p.value("segment_fraction"),
+            start_concurrency_slope: p.value(LayerParam::StartConcurrencySlope),
+            io_factor: p.value(LayerParam::IoFactor),
+            net_rtt_add_us: p.value(LayerParam::NetRttAddUs),
+            attenuation: p.value(LayerParam::Attenuation),
+            guest_os_mergeable_fraction: p.value(LayerParam::GuestOsMergeableFraction),
+            segment_fraction: p.value(LayerParam::SegmentFraction),
         }
     }
 

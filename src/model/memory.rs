@@ -9,28 +9,72 @@
 use crate::model::placement::MAX_LAYERS;
 
 /// The parts committed memory is made of.
-pub const PART_GUEST_OS: usize = 0;
-pub const PART_IMAGE: usize = 1;
-pub const PART_WORKLOAD: usize = 2;
-pub const PART_UNUSED: usize = 3;
-/// Overhead of the layer at stack position `k` is part `PART_LAYER0 + k`.
-pub const PART_LAYER0: usize = 4;
-pub const N_PARTS: usize = PART_LAYER0 + MAX_LAYERS;
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemPart {
+    /// Guest kernels and base userspace of the VMs on the host.
+    GuestOs,
+    /// Image content: once per kernel (the host's, and each VM's).
+    Image,
+    /// The workloads' own memory.
+    Workload,
+    /// Committed but empty container slots inside VMs.
+    Unused,
+    /// Overhead of the layer at this stack position (QEMU, virt-launcher, shims).
+    Layer(usize),
+}
 
-pub const PART_LABELS: [&str; PART_LAYER0] = [
-    "guest_kernels",
-    "image_copies",
-    "workload_memory",
-    "unused_vm_capacity",
-];
+impl MemPart {
+    /// Number of parts (the fixed ones and one per possible layer position).
+    pub const COUNT: usize = 4 + MAX_LAYERS;
+    /// The parts that are not layer overheads, in report order.
+    pub const FIXED: [MemPart; 4] = [
+        MemPart::GuestOs,
+        MemPart::Image,
+        MemPart::Workload,
+        MemPart::Unused,
+    ];
+
+    pub fn index(self) -> usize {
+        match self {
+            MemPart::GuestOs => 0,
+            MemPart::Image => 1,
+            MemPart::Workload => 2,
+            MemPart::Unused => 3,
+            MemPart::Layer(k) => 4 + k,
+        }
+    }
+
+    /// The part at `index` (the inverse of [`MemPart::index`]).
+    pub fn from_index(index: usize) -> MemPart {
+        match index {
+            0 => MemPart::GuestOs,
+            1 => MemPart::Image,
+            2 => MemPart::Workload,
+            3 => MemPart::Unused,
+            k => MemPart::Layer(k - 4),
+        }
+    }
+
+    /// The name of a fixed part in reports (`None` for layers, which are named after
+    /// their layer).
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            MemPart::GuestOs => Some("guest_kernels"),
+            MemPart::Image => Some("image_copies"),
+            MemPart::Workload => Some("workload_memory"),
+            MemPart::Unused => Some("unused_vm_capacity"),
+            MemPart::Layer(_) => None,
+        }
+    }
+}
 
 /// Memory of one host, excluding the host's own reserved memory (constant, added in
 /// reports) — so an empty host commits zero.
 #[derive(Clone, Debug, Default)]
 pub struct HostMemory {
-    /// Read freely; change only through [`HostMemory::add`] / [`HostMemory::sub`], which
-    /// keep the cached total (admission reads it for every host it considers).
-    pub parts: [u64; N_PARTS],
+    /// Changed only through [`HostMemory::add`] / [`HostMemory::sub`], which keep the
+    /// cached total (admission reads it for every host it considers).
+    parts: [u64; MemPart::COUNT],
     committed: u64,
     /// (image id, number of workloads of that image on the host kernel).
     images: Vec<(u32, u32)>,
@@ -41,16 +85,25 @@ impl HostMemory {
         self.committed
     }
 
-    pub fn add(&mut self, part: usize, kib: u64) {
-        self.parts[part] += kib;
+    pub fn part(&self, part: MemPart) -> u64 {
+        self.parts[part.index()]
+    }
+
+    /// Every part, indexed by [`MemPart::index`].
+    pub fn parts(&self) -> &[u64; MemPart::COUNT] {
+        &self.parts
+    }
+
+    pub fn add(&mut self, part: MemPart, kib: u64) {
+        self.parts[part.index()] += kib;
         self.committed += kib;
     }
 
     /// Removes `kib` from `part`; `false` (and no change) if the part holds less.
-    pub fn sub(&mut self, part: usize, kib: u64) -> bool {
-        match self.parts[part].checked_sub(kib) {
+    pub fn sub(&mut self, part: MemPart, kib: u64) -> bool {
+        match self.parts[part.index()].checked_sub(kib) {
             Some(v) => {
-                self.parts[part] = v;
+                self.parts[part.index()] = v;
                 self.committed -= kib;
                 true
             }
@@ -60,7 +113,7 @@ impl HostMemory {
 
     /// Touched memory: committed less the committed-but-empty VM capacity.
     pub fn resident_kib(&self) -> u64 {
-        self.committed_kib() - self.parts[PART_UNUSED]
+        self.committed_kib() - self.part(MemPart::Unused)
     }
 
     pub fn has_image(&self, image: u32) -> bool {
@@ -116,9 +169,9 @@ mod tests {
     #[test]
     fn resident_excludes_unused_capacity() {
         let mut m = HostMemory::default();
-        m.add(PART_GUEST_OS, 100);
-        m.add(PART_UNUSED, 40);
-        assert!(!m.sub(PART_UNUSED, 41));
+        m.add(MemPart::GuestOs, 100);
+        m.add(MemPart::Unused, 40);
+        assert!(!m.sub(MemPart::Unused, 41));
         assert_eq!(m.committed_kib(), 140);
         assert_eq!(m.resident_kib(), 100);
     }

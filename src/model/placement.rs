@@ -43,6 +43,41 @@ impl Policy {
             _ => None,
         }
     }
+
+    /// The load a host is left at after placing: the larger of its CPU reservation and its
+    /// committed memory, each as a fraction of what the host admits.
+    pub fn load_after(
+        cpu_after_ucores: u64,
+        reservable_ucores: u64,
+        mem_after_kib: u64,
+        admissible_kib: u64,
+    ) -> f64 {
+        (cpu_after_ucores as f64 / reservable_ucores as f64)
+            .max(mem_after_kib as f64 / admissible_kib as f64)
+    }
+
+    /// Whether a host that would be left at `load` beats the best candidate so far
+    /// (`None`: no candidate yet). Hosts are offered in index order, so ties go to the
+    /// lowest index; first-fit takes the first host that fits.
+    pub fn prefers(self, load: f64, best: Option<f64>) -> bool {
+        match (self, best) {
+            (_, None) => true,
+            (Policy::FirstFit, Some(_)) => false,
+            (Policy::BestFit, Some(b)) => load > b,
+            (Policy::Spread, Some(b)) => load < b,
+        }
+    }
+
+    /// Rank of an open VM with `used` workloads (the smallest rank takes the next
+    /// workload): first-fit packs the fleet from the front (lowest host, then oldest VM),
+    /// best-fit fills the fullest VM, spread the emptiest.
+    pub fn vm_rank(self, host: u32, used: u32, vm: u32) -> (i64, i64) {
+        match self {
+            Policy::FirstFit => (i64::from(host), i64::from(vm)),
+            Policy::BestFit => (-i64::from(used), i64::from(vm)),
+            Policy::Spread => (i64::from(used), i64::from(vm)),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -6,7 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::RunMetrics;
+/// What an objective is judged against: one replication's (or one class's) measures.
+#[derive(Clone, Copy, Debug)]
+pub struct Observed {
+    pub slowdown_p99: f64,
+    pub start_latency_p95_s: f64,
+    pub blocking_probability: f64,
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -49,22 +55,22 @@ impl Slo {
 
     /// The bounds a replication broke (empty = every objective met). An undefined metric
     /// (nothing started, nothing arrived) does not count as a violation.
-    pub fn violations(&self, m: &RunMetrics) -> Vec<&'static str> {
+    pub fn violations(&self, observed: &Observed) -> Vec<&'static str> {
         let mut v = vec![];
         let over = |x: f64, bound: Option<f64>| bound.is_some_and(|b| x.is_finite() && x > b);
-        if over(m.slowdown_p99, self.p99_slowdown) {
+        if over(observed.slowdown_p99, self.p99_slowdown) {
             v.push("p99_slowdown");
         }
-        if over(m.start_latency_p95_s, self.start_p95_s) {
+        if over(observed.start_latency_p95_s, self.start_p95_s) {
             v.push("start_p95_s");
         }
-        if over(m.blocking_probability, self.blocking) {
+        if over(observed.blocking_probability, self.blocking) {
             v.push("blocking");
         }
         v
     }
 
-    pub fn met(&self, m: &RunMetrics) -> bool {
-        self.violations(m).is_empty()
+    pub fn met(&self, observed: &Observed) -> bool {
+        self.violations(observed).is_empty()
     }
 }

@@ -1,7 +1,7 @@
 //! The headline answer: one sentence per host type, printed by `capsim run` and placed at
 //! the top of the HTML report.
 
-use crate::report::summary::{ConfigSummary, Summary};
+use crate::results::summary::{ConfigSummary, Summary};
 use crate::scenario::Scenario;
 
 /// What is being counted: "web workloads" for a one-class fleet, "workloads" otherwise.
@@ -12,8 +12,9 @@ pub fn workload_noun(sc: Option<&Scenario>) -> String {
     }
 }
 
+/// The mean of `name` (None when undefined) and its half-width, if any.
 fn estimate(c: &ConfigSummary, name: &str) -> Option<(f64, Option<f64>)> {
-    let e = &c.metrics.iter().find(|(k, _)| k == name)?.1;
+    let e = c.estimate(name)?;
     Some((
         e.mean.filter(|x| x.is_finite())?,
         e.half_width.filter(|x| x.is_finite()),

@@ -9,11 +9,12 @@ use std::fs;
 use std::path::Path;
 
 use crate::diagnostics::{Error, InputError, Result};
+use crate::output::{replace_dir, replace_file};
 use crate::report::headline;
-use crate::report::plots::{self, PlotSet};
-use crate::report::saved;
-use crate::report::summary::Summary;
-use crate::report::table::{EXPLAIN_HEADER, comparison_rows, explain_rows};
+use crate::report::plots::{self, PlotSet, format_number};
+use crate::report::table::{EXPLAIN_HEADER, comparison_rows, explain_rows, looks_numeric};
+use crate::results::records::read_timeline;
+use crate::results::summary::Summary;
 use crate::scenario::Scenario;
 
 /// Reads `summary.json` (and `scenario.toml`, `results.csv`, `timeline.csv` when present)
@@ -26,48 +27,31 @@ pub fn render(dir: &Path) -> Result<()> {
             message: "no such report directory (expected the output of `capsim run`)".into(),
         }));
     }
-    let summary = saved::read_summary(dir)?;
+    let summary = Summary::read(dir)?;
     // A report stays renderable when its scenario no longer validates (a profile renamed
     // since the run, say): the inputs section then says why it is missing.
     let scenario = read_scenario(dir, &summary);
-    let timeline = saved::read_timeline(dir)?;
+    let timeline = read_timeline(dir)?;
     let results_rows = count_results_rows(dir);
-
     // Plots are drawn into a fresh directory that replaces the old one, so plots of an
-    // earlier render that no longer apply do not linger.
-    let plots_dir = dir.join("plots");
-    let tmp = dir.join(format!(".plots.tmp-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&tmp);
-    let set = match plots::render_all(
-        &summary,
-        scenario.as_ref().ok().map(|s| &s.slo),
-        timeline.as_deref(),
-        &tmp,
-    ) {
-        Ok(set) => set,
-        Err(e) => {
-            let _ = fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-    };
-    let html = page(&summary, scenario.as_ref(), &set, results_rows)?;
-    if plots_dir.exists() {
-        fs::remove_dir_all(&plots_dir)
-            .map_err(|e| Error::io(&format!("remove {}", plots_dir.display()), e))?;
-    }
-    fs::rename(&tmp, &plots_dir)
-        .map_err(|e| Error::io(&format!("rename into {}", plots_dir.display()), e))?;
-    let out = dir.join("report.html");
-    let part = dir.join(format!(".report.html.tmp-{}", std::process::id()));
-    fs::write(&part, html).map_err(|e| Error::io(&format!("write {}", part.display()), e))?;
-    fs::rename(&part, &out).map_err(|e| Error::io(&format!("write {}", out.display()), e))?;
-    Ok(())
+    // earlier render that no longer apply do not linger; the page inlines them as drawn.
+    let html = replace_dir(&dir.join("plots"), |plots_dir| {
+        let slo = scenario.as_ref().ok().map(|s| &s.slo);
+        let set = plots::render_all(&summary, slo, timeline.as_deref(), plots_dir)?;
+        page(&summary, scenario.as_ref(), &set, results_rows)
+    })?;
+    replace_file(&dir.join("report.html"), html.as_bytes())
 }
 
-fn read_scenario(dir: &Path, s: &Summary) -> std::result::Result<Scenario, String> {
+fn read_scenario(dir: &Path, s: &Summary) -> Result<Scenario> {
     let p = dir.join("scenario.toml");
-    let text = fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-    Scenario::from_toml(&p.display().to_string(), &s.scenario, &text).map_err(|e| e.to_string())
+    let text =
+        fs::read_to_string(&p).map_err(|e| Error::io(&format!("read {}", p.display()), e))?;
+    Ok(Scenario::from_toml(
+        &p.display().to_string(),
+        &s.scenario,
+        &text,
+    )?)
 }
 
 fn count_results_rows(dir: &Path) -> Option<usize> {
@@ -76,7 +60,7 @@ fn count_results_rows(dir: &Path) -> Option<usize> {
 }
 
 /// Escapes text for HTML element content and double-quoted attributes.
-pub(crate) fn esc(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -119,17 +103,10 @@ th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:to
 td.n{text-align:right;font-variant-numeric:tabular-nums}tr.assumed td{background:#fff6e0}
 pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:.85em}.warn{color:#a33}";
 
-fn numeric(s: &str) -> bool {
-    s.chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_digit() || c == '-' || c == '+')
-        && s.chars().any(|c| c.is_ascii_digit())
-}
-
 fn table(out: &mut String, header: &[&str], rows: &[Vec<String>], assumed_col: Option<usize>) {
     out.push_str("<table>\n<tr>");
     for h in header {
-        let _ = write!(out, "<th>{}</th>", esc(h));
+        let _ = write!(out, "<th>{}</th>", escape(h));
     }
     out.push_str("</tr>\n");
     for r in rows {
@@ -140,8 +117,8 @@ fn table(out: &mut String, header: &[&str], rows: &[Vec<String>], assumed_col: O
             "<tr>"
         });
         for c in r {
-            let class = if numeric(c) { " class=\"n\"" } else { "" };
-            let _ = write!(out, "<td{class}>{}</td>", esc(c));
+            let class = if looks_numeric(c) { " class=\"n\"" } else { "" };
+            let _ = write!(out, "<td{class}>{}</td>", escape(c));
         }
         out.push_str("</tr>\n");
     }
@@ -150,7 +127,7 @@ fn table(out: &mut String, header: &[&str], rows: &[Vec<String>], assumed_col: O
 
 fn page(
     s: &Summary,
-    sc: std::result::Result<&Scenario, &String>,
+    sc: std::result::Result<&Scenario, &Error>,
     set: &PlotSet,
     results_rows: Option<usize>,
 ) -> Result<String> {
@@ -159,8 +136,8 @@ fn page(
     let _ = write!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n<h1>{}</h1>\n",
-        esc(&title),
-        esc(&title)
+        escape(&title),
+        escape(&title)
     );
     let question = if !s.question.is_empty() {
         s.question.clone()
@@ -174,17 +151,17 @@ fn page(
             }
         )
     };
-    let _ = writeln!(o, "<p><strong>Question:</strong> {}</p>", esc(&question));
+    let _ = writeln!(o, "<p><strong>Question:</strong> {}</p>", escape(&question));
     if !s.question.is_empty() && !s.description.is_empty() {
-        let _ = writeln!(o, "<p>{}</p>", esc(&s.description));
+        let _ = writeln!(o, "<p>{}</p>", escape(&s.description));
     }
     let _ = writeln!(
         o,
         "<p class=\"meta\">capsim {} · seed {} · horizon {} s (warm-up {} s) · {} replication(s) · {:.0}% confidence intervals{}</p>",
-        esc(&s.capsim_version),
+        escape(&s.capsim_version),
         s.seed,
-        plots::num(s.horizon_s),
-        plots::num(s.warmup_s),
+        format_number(s.horizon_s),
+        format_number(s.warmup_s),
         s.replications,
         s.confidence * 100.0,
         results_rows
@@ -198,7 +175,7 @@ fn page(
         o.push_str("<li>No configuration produced a density estimate.</li>\n");
     }
     for l in &lines {
-        let _ = writeln!(o, "<li>{}.</li>", esc(&capitalise(l)));
+        let _ = writeln!(o, "<li>{}.</li>", escape(&capitalise(l)));
     }
     o.push_str("</ul>\n");
 
@@ -216,18 +193,18 @@ fn page(
         let _ = writeln!(
             o,
             "<figure id=\"{}\">\n<img alt=\"{}\" src=\"data:image/png;base64,{}\">\n<figcaption><strong>{}.</strong> {} <span class=\"meta\">(vector version next to this report: {})</span></figcaption>\n</figure>",
-            esc(&p.stem),
-            esc(&p.title),
+            escape(&p.stem),
+            escape(&p.title),
             base64(&png),
-            esc(&p.title),
-            esc(&p.caption),
-            esc(&svg_name)
+            escape(&p.title),
+            escape(&p.caption),
+            escape(&svg_name)
         );
     }
     if !set.left_out.is_empty() {
         o.push_str("<p>Not drawn, because this run has no data for them:</p>\n<ul>\n");
         for l in &set.left_out {
-            let _ = writeln!(o, "<li>{}</li>", esc(l));
+            let _ = writeln!(o, "<li>{}</li>", escape(l));
         }
         o.push_str("</ul>\n");
     }
@@ -244,7 +221,7 @@ fn page(
             let _ = writeln!(
                 o,
                 "<p class=\"warn\">The inputs cannot be listed: scenario.toml could not be read or no longer validates ({}).</p>",
-                esc(e)
+                escape(&e.to_string())
             );
         }
     }
@@ -272,9 +249,9 @@ fn inputs(o: &mut String, sc: &Scenario) {
         let _ = writeln!(
             o,
             "<li><strong>{}</strong>: {} <span class=\"meta\">on {}</span></li>",
-            esc(&pl.name),
-            esc(&layers.join(" → ")),
-            esc(&hosts.join(", "))
+            escape(&pl.name),
+            escape(&layers.join(" → ")),
+            escape(&hosts.join(", "))
         );
     }
     o.push_str("</ul>\n");
@@ -294,7 +271,7 @@ fn inputs(o: &mut String, sc: &Scenario) {
         if slo.is_empty() {
             "none set".to_string()
         } else {
-            esc(&slo.join("; "))
+            escape(&slo.join("; "))
         }
     );
 
@@ -315,15 +292,15 @@ fn inputs(o: &mut String, sc: &Scenario) {
             let _ = writeln!(
                 o,
                 "<li>{} <code>{}</code> = {}{} — {}</li>",
-                esc(&r[0]),
-                esc(&r[1]),
-                esc(&r[2]),
+                escape(&r[0]),
+                escape(&r[1]),
+                escape(&r[2]),
                 if r[3].is_empty() {
                     String::new()
                 } else {
-                    format!(" {}", esc(&r[3]))
+                    format!(" {}", escape(&r[3]))
                 },
-                esc(&r[5])
+                escape(&r[5])
             );
         }
         o.push_str("</ul>\n");
@@ -333,7 +310,7 @@ fn inputs(o: &mut String, sc: &Scenario) {
     let _ = writeln!(
         o,
         "<details><summary>scenario.toml (the exact input)</summary>\n<pre>{}</pre>\n</details>",
-        esc(sc.source_text())
+        escape(sc.source_text())
     );
 }
 
@@ -359,7 +336,7 @@ mod tests {
     #[test]
     fn escapes_markup() {
         assert_eq!(
-            esc("<a href=\"x\">&'</a>"),
+            escape("<a href=\"x\">&'</a>"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
         );
     }

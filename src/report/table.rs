@@ -1,8 +1,24 @@
-//! Plain-text tables for the terminal: the placement comparison, `explain` and `profiles`.
+//! Every plain-text table capsim prints: the placement comparison (also in the HTML
+//! report), KSM, per-class SLOs and rollouts of a run, the study table of a sweep, the
+//! search table, `explain` and `profiles`.
 
-use crate::profiles::{Param, Profile, ProfileSet, Tag};
-use crate::report::summary::Summary;
+use crate::model::workload::Arrivals;
+use crate::profiles::{
+    HOST_PARAMS, HostParam, LAYER_PARAMS, LayerParam, Param, Profile, ProfileSet, Tag, TextKey,
+};
+use crate::results::search::SearchReport;
+use crate::results::stats::Estimate;
+use crate::results::summary::Summary;
 use crate::scenario::Scenario;
+
+/// A cell that reads as a number ("12.5", "-3", "+4%", "38.2 ±1.1"): right-aligned in
+/// the terminal and in the HTML report.
+pub(crate) fn looks_numeric(s: &str) -> bool {
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit() || c == '-' || c == '+')
+        && s.chars().any(|c| c.is_ascii_digit())
+}
 
 /// Left-aligns text columns and right-aligns numeric-looking ones.
 pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -13,12 +29,6 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
             width[i] = width[i].max(c.chars().count());
         }
     }
-    let numeric = |s: &str| {
-        s.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit() || c == '-' || c == '+')
-            && s.chars().any(|c| c.is_ascii_digit())
-    };
     let mut out = String::new();
     let line = |cells: &[String], out: &mut String| {
         for (i, c) in cells.iter().enumerate().take(n) {
@@ -26,7 +36,7 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
             if i > 0 {
                 out.push_str("  ");
             }
-            if numeric(c) {
+            if looks_numeric(c) {
                 out.push_str(&" ".repeat(pad));
                 out.push_str(c);
             } else {
@@ -50,21 +60,19 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-fn fmt(v: Option<f64>, digits: usize) -> String {
+/// `v` with `digits` decimals, "-" when undefined.
+fn number(v: Option<f64>, digits: usize) -> String {
     match v {
         Some(x) if x.is_finite() => format!("{x:.digits$}"),
         _ => "-".into(),
     }
 }
 
-/// "38.2 ±1.1" when a half-width exists.
-pub(crate) fn fmt_ci(s: &Summary, i: usize, metric: &str, digits: usize, scale: f64) -> String {
-    let Some(e) = s.configurations[i].estimate(metric) else {
-        return "-".into();
-    };
-    match (e.mean, e.half_width) {
-        (Some(m), Some(h)) => format!("{:.digits$} ±{:.digits$}", m * scale, h * scale),
-        (Some(m), None) => format!("{:.digits$}", m * scale),
+/// "38.2 ±1.1" when a half-width exists, "38.2" when not, "-" without a mean.
+fn with_ci(e: Option<&Estimate>, digits: usize, scale: f64) -> String {
+    match e.map(|e| (e.mean, e.half_width)) {
+        Some((Some(m), Some(h))) => format!("{:.digits$} ±{:.digits$}", m * scale, h * scale),
+        Some((Some(m), None)) => format!("{:.digits$}", m * scale),
         _ => "-".into(),
     }
 }
@@ -92,28 +100,28 @@ pub fn comparison_rows(s: &Summary) -> ([&'static str; 12], Vec<Vec<String>>) {
         "SLO met",
     ];
     let mut rows = vec![];
-    for (i, c) in s.configurations.iter().enumerate() {
+    for c in &s.configurations {
         let m = |k: &str| c.mean(k);
         let overhead: f64 = c
             .metrics
             .iter()
             .filter(|(k, _)| {
-                k.starts_with("cpu_cores_per_host.") && k.as_str() != "cpu_cores_per_host.useful"
+                k.starts_with("cpu_cores_per_host.") && *k != "cpu_cores_per_host.useful"
             })
             .filter_map(|(_, e)| e.mean)
             .sum();
         rows.push(vec![
             c.host_type.clone(),
             c.placement.clone(),
-            fmt_ci(s, i, "density_per_host", 1, 1.0),
-            fmt(m("hosts_used_mean"), 2),
-            fmt(m("blocking_probability").map(|x| x * 100.0), 2),
-            fmt(m("mem_per_workload_mib"), 0),
-            fmt(m("mem_committed_mib_per_host").map(|x| x / 1024.0), 1),
-            fmt(m("cpu_cores_per_host.useful"), 2),
-            fmt(Some(overhead), 3),
-            fmt(m("slowdown_p99"), 3),
-            fmt(m("start_latency_p95_s"), 2),
+            with_ci(c.estimate("density_per_host"), 1, 1.0),
+            number(m("hosts_used_mean"), 2),
+            number(m("blocking_probability").map(|x| x * 100.0), 2),
+            number(m("mem_per_workload_mib"), 0),
+            number(m("mem_committed_mib_per_host").map(|x| x / 1024.0), 1),
+            number(m("cpu_cores_per_host.useful"), 2),
+            number(Some(overhead), 3),
+            number(m("slowdown_p99"), 3),
+            number(m("start_latency_p95_s"), 2),
             match m("slo_met") {
                 Some(x) if s.replications > 1 => format!("{:.0}%", x * 100.0),
                 Some(x) if x >= 1.0 => "yes".into(),
@@ -137,14 +145,14 @@ pub fn ksm(s: &Summary) -> String {
         rows.push(vec![
             c.host_type.clone(),
             c.placement.clone(),
-            fmt(m("ksm.scan_rate_pages_per_s"), 0),
-            fmt(Some(sharing), 0),
-            fmt(m("ksm.pages_shared"), 0),
-            fmt(Some(sharing * 4.0 / 1024.0 / 1024.0), 2),
-            fmt(m("mem_saved_mib_per_host.ksm").map(|x| x / 1024.0), 2),
-            fmt(m("cpu_cores_per_host.ksmd"), 4),
-            fmt(m("ksm.time_to_full_merge_s"), 0),
-            fmt(m("ksm.full_scans"), 1),
+            number(m("ksm.scan_rate_pages_per_s"), 0),
+            number(Some(sharing), 0),
+            number(m("ksm.pages_shared"), 0),
+            number(Some(sharing * 4.0 / 1024.0 / 1024.0), 2),
+            number(m("mem_saved_mib_per_host.ksm").map(|x| x / 1024.0), 2),
+            number(m("cpu_cores_per_host.ksmd"), 4),
+            number(m("ksm.time_to_full_merge_s"), 0),
+            number(m("ksm.full_scans"), 1),
         ]);
     }
     if rows.is_empty() {
@@ -184,17 +192,17 @@ pub fn class_slos(s: &Summary) -> String {
                 c.host_type.clone(),
                 c.placement.clone(),
                 class.to_string(),
-                fmt(m(&format!("slowdown_p99.{class}")), 3),
-                fmt(
+                number(m(&format!("slowdown_p99.{class}")), 3),
+                number(
                     m(&format!("slo_violation_fraction.{class}")).map(|x| x * 100.0),
                     2,
                 ),
-                fmt(m(&format!("start_latency_p95_s.{class}")), 2),
-                fmt(
+                number(m(&format!("start_latency_p95_s.{class}")), 2),
+                number(
                     m(&format!("blocking_probability.{class}")).map(|x| x * 100.0),
                     2,
                 ),
-                fmt(m("interference_mean"), 3),
+                number(m("interference_mean"), 3),
             ]);
         }
     }
@@ -229,10 +237,10 @@ pub fn rollouts(s: &Summary) -> String {
                 c.host_type.clone(),
                 c.placement.clone(),
                 r.to_string(),
-                fmt(m(&format!("rollout.{r}.instances")), 0),
-                fmt(m(&format!("rollout.{r}.waves")), 0),
-                fmt(m(&format!("rollout.{r}.duration_s")), 1),
-                fmt(m(&format!("rollout.{r}.capacity_lost_instance_s")), 0),
+                number(m(&format!("rollout.{r}.instances")), 0),
+                number(m(&format!("rollout.{r}.waves")), 0),
+                number(m(&format!("rollout.{r}.duration_s")), 1),
+                number(m(&format!("rollout.{r}.capacity_lost_instance_s")), 0),
             ]);
         }
     }
@@ -248,6 +256,84 @@ pub fn rollouts(s: &Summary) -> String {
         "duration s",
         "instance-s unavailable",
     ];
+    render(&header, &rows)
+}
+
+/// The table of a sweep: one row per point × configuration with the axis values,
+/// replications, density and memory with their CIs.
+pub fn study(s: &Summary) -> String {
+    let mut header: Vec<&str> = vec!["point"];
+    header.extend(s.axes.iter().map(String::as_str));
+    header.extend([
+        "host",
+        "placement",
+        "reps",
+        "density/host",
+        "MiB/workload",
+        "blocked %",
+        "SLO met",
+    ]);
+    let rows: Vec<Vec<String>> = s
+        .configurations
+        .iter()
+        .map(|c| {
+            let mut row = vec![c.point.to_string()];
+            for axis in &s.axes {
+                row.push(c.axis_values.get(axis).cloned().unwrap_or_default());
+            }
+            row.extend([
+                c.host_type.clone(),
+                c.placement.clone(),
+                c.replications.to_string(),
+                with_ci(c.estimate("density_per_host"), 1, 1.0),
+                with_ci(c.estimate("mem_per_workload_mib"), 0, 1.0),
+                with_ci(c.estimate("blocking_probability"), 2, 100.0),
+                c.mean("slo_met")
+                    .map_or("-".into(), |x| format!("{:.0}%", x * 100.0)),
+            ]);
+            row
+        })
+        .collect();
+    render(&header, &rows)
+}
+
+/// The table of `capsim search`: one row per point × configuration with the count at
+/// the SLO, its bracket, and density and memory there.
+pub fn search(report: &SearchReport) -> String {
+    let rows: Vec<Vec<String>> = report
+        .results
+        .iter()
+        .map(|r| {
+            let mut row = vec![r.point.to_string()];
+            row.extend(r.axis_values.iter().map(|(_, v)| v.clone()));
+            row.extend([
+                r.host_type.clone(),
+                r.placement.clone(),
+                r.count.to_string(),
+                match r.bracket.1 {
+                    Some(h) => format!("[{}, {h})", r.bracket.0),
+                    None => format!(">= {} (cap)", r.bracket.0),
+                },
+                with_ci(Some(&r.density_per_host), 1, 1.0),
+                with_ci(Some(&r.mem_per_workload_mib), 1, 1.0),
+                format!("{:.0}%", r.slo_met_fraction * 100.0),
+                r.evaluations.len().to_string(),
+            ]);
+            row
+        })
+        .collect();
+    let mut header = vec!["point"];
+    header.extend(report.axes());
+    header.extend([
+        "host",
+        "placement",
+        "count at SLO",
+        "bracket",
+        "density/host",
+        "MiB/workload",
+        "SLO met",
+        "counts tried",
+    ]);
     render(&header, &rows)
 }
 
@@ -307,10 +393,8 @@ pub fn explain_rows(sc: &Scenario) -> Vec<Vec<String>> {
             ])
         };
         match w.arrivals {
-            crate::model::workload::Arrivals::Static { count } => {
-                r("count", count.to_string(), "instances")
-            }
-            crate::model::workload::Arrivals::Poisson { rate_per_s } => {
+            Arrivals::Static { count } => r("count", count.to_string(), "instances"),
+            Arrivals::Poisson { rate_per_s } => {
                 r("arrival_rate_per_s", rate_per_s.to_string(), "1/s")
             }
         }
@@ -400,15 +484,15 @@ pub fn profiles(set: &ProfileSet) -> String {
         .map(|p| {
             vec![
                 p.name.clone(),
-                p.text("kind").unwrap_or("-").to_string(),
+                p.text(TextKey::Kind).unwrap_or("-").to_string(),
                 if p.kernel {
                     "new".into()
                 } else {
                     "shared".into()
                 },
-                format!("{}", p.value("cpu_factor")),
-                format!("{}", p.value("mem_fixed_mib")),
-                format!("{}", p.value("start_median_s")),
+                format!("{}", p.value(LayerParam::CpuFactor)),
+                format!("{}", p.value(LayerParam::MemFixedMib)),
+                format!("{}", p.value(LayerParam::StartMedianS)),
                 p.description.clone(),
             ]
         })
@@ -431,21 +515,18 @@ pub fn profiles(set: &ProfileSet) -> String {
         .map(|p| {
             vec![
                 p.name.clone(),
-                p.text("family").unwrap_or("-").to_string(),
-                format!("{}", p.value("cores")),
-                format!("{}", p.value("smt_gain")),
-                format!("{}", p.value("memory_gib")),
-                format!("{}", p.value("cpu_ceiling")),
-                p.text("hypervisor").unwrap_or("none").to_string(),
+                p.text(TextKey::Family).unwrap_or("-").to_string(),
+                format!("{}", p.value(HostParam::Cores)),
+                format!("{}", p.value(HostParam::SmtGain)),
+                format!("{}", p.value(HostParam::MemoryGib)),
+                format!("{}", p.value(HostParam::CpuCeiling)),
+                p.text(TextKey::Hypervisor).unwrap_or("none").to_string(),
                 p.description.clone(),
             ]
         })
         .collect();
     out.push_str(&render(&header, &rows));
-    for (what, defs) in [
-        ("layer", crate::profiles::LAYER_PARAMS),
-        ("host", crate::profiles::HOST_PARAMS),
-    ] {
+    for (what, defs) in [("layer", LAYER_PARAMS), ("host", HOST_PARAMS)] {
         out.push_str(&format!(
             "\n{what} fields (override any of them in a scenario):\n"
         ));

@@ -29,8 +29,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::diagnostics::Source;
 use crate::diagnostics::{InputError, nearest};
-use crate::profiles::{HOST_PARAMS, LAYER_PARAMS, ProfileSet, Source};
+use crate::profiles::{HOST_PARAMS, LAYER_PARAMS, ProfileSet};
 
 /// Caps that keep a typo from asking for an endless study.
 pub(crate) const MAX_REPLICATIONS: u64 = 100_000;
@@ -72,7 +73,8 @@ pub(crate) struct RangeFile {
 }
 
 /// How many replications each point gets and how their results are judged.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// (`Deserialize`: `summary.json` records it and is read back by the same types.)
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Study {
     pub replications_min: u64,
     /// Only used with `target_rel_half_width`: without a target every point runs
@@ -368,6 +370,7 @@ pub(crate) fn valid_paths(doc: &toml::Table, profiles: &ProfileSet) -> Vec<Strin
 pub(crate) fn resolve_sweep(
     f: Option<&SweepFile>,
     src: &Source,
+    doc: &toml::Table,
     profiles: &ProfileSet,
 ) -> Result<Vec<Axis>, InputError> {
     let Some(f) = f else {
@@ -376,9 +379,7 @@ pub(crate) fn resolve_sweep(
     if f.axis.is_empty() {
         return Ok(vec![]);
     }
-    let doc: toml::Table = toml::from_str(&src.text)
-        .map_err(|e| crate::scenario::toml_error(&src.name, &src.text, &e))?;
-    let valid = valid_paths(&doc, profiles);
+    let valid = valid_paths(doc, profiles);
     let placements: Vec<String> = doc
         .get("placements")
         .and_then(|t| t.as_table())

@@ -1,52 +1,95 @@
 //! Studies: many replications of every configuration, in parallel, deterministically.
 //!
-//! Work items are (point, configuration, replication) triples run by rayon; results are
-//! collected in item order, so the output is identical for any thread count. Sequential
-//! stopping decides how many replications a point gets from that point's own results
-//! only, so it too is independent of threads, batches and shards.
+//! Every simulation a study runs goes through `replicate`: (configuration,
+//! replication) work items run by rayon and collected in item order, so the output is
+//! identical for any thread count. `capsim run` is one call of it ([`run_scenario`]),
+//! a sweep calls it per point in batches chosen by sequential stopping ([`sweep`]), a
+//! search per count it tries ([`search`]). Results come back as
+//! [`crate::results::records`]; writing them is [`store`]'s and the report's business.
 
 pub mod search;
-pub mod stats;
 pub mod store;
 pub mod sweep;
-pub mod table;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::ops::Range;
 
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use crate::diagnostics::{Error, Result};
-use crate::metrics::{QuantileSketch, RunMetrics};
-use crate::scenario::{Config, Scenario, Study};
+use crate::metrics::RunMetrics;
+use crate::ordered_map::OrderedMap;
+use crate::results::records::{ConfigRecords, PointRecords, RunRecord};
+use crate::scenario::{Config, Scenario};
 use crate::sim::{RunOptions, run_config};
-use sweep::Point;
 
-/// All replications of one configuration.
-#[derive(Clone, Debug)]
-pub struct ConfigRuns {
-    pub config: Config,
-    pub placement: String,
-    pub host_type: String,
-    pub runs: Vec<RunMetrics>,
+/// Runs `replications` (a range of replication indices) of each of `configs` of `sc` at
+/// sweep point `point`, in parallel on the current rayon pool, ticking `progress` once
+/// per finished run. Returns, per configuration, `keep` of each run in replication
+/// order; the first failure in that order is the error.
+pub(crate) fn replicate<T: Send>(
+    sc: &Scenario,
+    configs: &[Config],
+    point: u64,
+    replications: Range<u64>,
+    progress: Option<&ProgressBar>,
+    keep: impl Fn(RunMetrics) -> T + Sync,
+) -> Result<Vec<Vec<T>>> {
+    let items: Vec<(usize, u64)> = (0..configs.len())
+        .flat_map(|c| replications.clone().map(move |r| (c, r)))
+        .collect();
+    if let Some(bar) = progress {
+        bar.inc_length(items.len() as u64);
+    }
+    let results: Vec<Result<T>> = items
+        .par_iter()
+        .map(|&(c, replication)| {
+            let options = RunOptions {
+                point,
+                replication,
+                check_invariants: false,
+            };
+            let run = run_config(sc, configs[c], options)
+                .map(&keep)
+                .map_err(|e| Error::Runtime(e.to_string()));
+            if let Some(bar) = progress {
+                bar.inc(1);
+            }
+            run
+        })
+        .collect();
+    let mut out: Vec<Vec<T>> = configs.iter().map(|_| vec![]).collect();
+    for (&(c, _), run) in items.iter().zip(results) {
+        out[c].push(run?);
+    }
+    Ok(out)
 }
 
-/// Everything one `capsim run` computed.
-#[derive(Clone, Debug)]
-pub struct ScenarioRuns {
-    pub point: u64,
-    pub replications: u64,
-    pub configs: Vec<ConfigRuns>,
+/// The records of `runs[c]` for each configuration `configs[c]` of `sc`.
+pub(crate) fn config_records(
+    sc: &Scenario,
+    configs: &[Config],
+    runs: Vec<Vec<RunRecord>>,
+) -> Vec<ConfigRecords> {
+    configs
+        .iter()
+        .zip(runs)
+        .map(|(c, runs)| ConfigRecords {
+            placement: sc.placements[c.placement].name.clone(),
+            host_type: sc.host_types[c.host_type].name.clone(),
+            runs,
+        })
+        .collect()
 }
 
-/// Runs `replications` replications of every configuration of `sc` at sweep point `point`.
-/// `threads = None` uses rayon's global pool (all cores).
+/// Runs `replications` replications of every configuration of `sc` at sweep point
+/// `point`. `threads = None` uses rayon's global pool (all cores).
 pub fn run_scenario(
     sc: &Scenario,
     replications: u64,
     point: u64,
     threads: Option<usize>,
-) -> Result<ScenarioRuns> {
+) -> Result<PointRecords> {
     run_scenario_with_progress(sc, replications, point, threads, None)
 }
 
@@ -57,127 +100,32 @@ pub fn run_scenario_with_progress(
     point: u64,
     threads: Option<usize>,
     progress: Option<&ProgressBar>,
-) -> Result<ScenarioRuns> {
+) -> Result<PointRecords> {
     if replications == 0 {
         return Err(Error::Usage("replications must be >= 1".into()));
     }
     tune_allocator();
     let configs = sc.configs();
-    let items: Vec<(usize, u64)> = (0..configs.len())
-        .flat_map(|c| (0..replications).map(move |r| (c, r)))
-        .collect();
-    if let Some(pb) = progress {
-        pb.set_length(items.len() as u64);
-    }
-    let work = || -> Vec<std::result::Result<RunMetrics, String>> {
-        items
-            .par_iter()
-            .map(|&(c, r)| {
-                let m = run_config(
-                    sc,
-                    configs[c],
-                    RunOptions {
-                        point,
-                        replication: r,
-                        check_invariants: false,
-                    },
-                );
-                if let Some(pb) = progress {
-                    pb.inc(1);
-                }
-                m
-            })
-            .collect()
+    let work = || {
+        replicate(
+            sc,
+            &configs,
+            point,
+            0..replications,
+            progress,
+            RunRecord::from,
+        )
     };
-    let results = match threads {
-        None => work(),
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-            .map_err(|e| Error::Runtime(format!("cannot start {n} threads: {e}")))?
-            .install(work),
+    let runs = match threads {
+        None => work()?,
+        Some(n) => pool(Some(n))?.install(work)?,
     };
-    let mut out: Vec<ConfigRuns> = configs
-        .iter()
-        .map(|&config| ConfigRuns {
-            config,
-            placement: sc.placements[config.placement].name.clone(),
-            host_type: sc.host_types[config.host_type].name.clone(),
-            runs: Vec::with_capacity(replications as usize),
-        })
-        .collect();
-    for ((c, _), r) in items.iter().zip(results) {
-        out[*c].runs.push(r.map_err(Error::Runtime)?);
-    }
-    Ok(ScenarioRuns {
+    Ok(PointRecords {
         point,
+        axis_values: OrderedMap::new(),
         replications,
-        configs: out,
+        configs: config_records(sc, &configs, runs),
     })
-}
-
-impl ScenarioRuns {
-    /// The runs in the form reports and saved sweep results share.
-    pub fn records(&self) -> PointRuns {
-        PointRuns {
-            point: self.point,
-            replications: self.replications,
-            configs: self
-                .configs
-                .iter()
-                .map(|c| ConfigRecords {
-                    placement: c.placement.clone(),
-                    host_type: c.host_type.clone(),
-                    runs: c.runs.iter().map(RunRecord::from).collect(),
-                })
-                .collect(),
-        }
-    }
-}
-
-/// One replication as reports use it: every metric by name (`RunMetrics::flat`) and the
-/// sketches behind the merged distributions.
-#[derive(Clone, Debug)]
-pub struct RunRecord {
-    pub flat: Vec<(String, f64)>,
-    pub start_latency: QuantileSketch,
-    pub slowdown: QuantileSketch,
-}
-
-impl From<&RunMetrics> for RunRecord {
-    fn from(m: &RunMetrics) -> RunRecord {
-        RunRecord {
-            flat: m.flat(),
-            start_latency: m.start_latency_sketch.clone(),
-            slowdown: m.slowdown_sketch.clone(),
-        }
-    }
-}
-
-impl RunRecord {
-    pub fn get(&self, metric: &str) -> f64 {
-        self.flat
-            .iter()
-            .find(|(k, _)| k == metric)
-            .map_or(f64::NAN, |(_, v)| *v)
-    }
-}
-
-/// All replications of one configuration at one point.
-#[derive(Clone, Debug)]
-pub struct ConfigRecords {
-    pub placement: String,
-    pub host_type: String,
-    pub runs: Vec<RunRecord>,
-}
-
-/// Every configuration of one sweep point; all share the replication count, so
-/// replication r of every placement saw the same workload stream (paired differences).
-#[derive(Clone, Debug)]
-pub struct PointRuns {
-    pub point: u64,
-    pub replications: u64,
-    pub configs: Vec<ConfigRecords>,
 }
 
 /// Keeps glibc malloc from handing memory back to the kernel after every replication.
@@ -205,140 +153,19 @@ pub fn tune_allocator() {
 }
 
 /// Builds the rayon pool for `threads` (None: all cores).
-pub(crate) fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+pub fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     tune_allocator();
-    let mut b = rayon::ThreadPoolBuilder::new();
+    let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
-        b = b.num_threads(n.max(1));
+        builder = builder.num_threads(n.max(1));
     }
-    b.build()
+    builder
+        .build()
         .map_err(|e| Error::Runtime(format!("cannot start worker threads: {e}")))
 }
 
-/// How a set of points is run.
-pub(crate) struct RunPlan<'a> {
-    pub study: &'a Study,
-    pub progress: Option<&'a ProgressBar>,
-    /// Stop starting new points once this many have finished (tests of resume).
-    pub stop_after: Option<u64>,
-}
-
-/// Runs every point (replications by sequential stopping), in parallel over points and
-/// over (configuration, replication) within them; `on_done` receives each point as soon
-/// as it is finished (in any order: it must not depend on it). Returns how many points
-/// finished.
-pub(crate) fn run_points(
-    pool: &rayon::ThreadPool,
-    points: &[&Point],
-    plan: &RunPlan,
-    on_done: &(dyn Fn(&Point, PointRuns) -> Result<()> + Sync),
-) -> Result<u64> {
-    let done = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
-    pool.install(|| {
-        points.par_iter().try_for_each(|pt| -> Result<()> {
-            if stop.load(Ordering::SeqCst) {
-                return Ok(());
-            }
-            let runs = run_point(pt, plan)?;
-            on_done(pt, runs)?;
-            let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-            if plan.stop_after.is_some_and(|s| n >= s) {
-                stop.store(true, Ordering::SeqCst);
-            }
-            Ok(())
-        })
-    })?;
-    Ok(done.load(Ordering::SeqCst))
-}
-
-/// All replications of one point: `replications_min`, then more in batches until the
-/// stopping metric's relative half-width reaches the target for every configuration or
-/// `replications_max` is reached. Each batch size is a function of the results so far.
-pub(crate) fn run_point(pt: &Point, plan: &RunPlan) -> Result<PointRuns> {
-    let sc = &pt.scenario;
-    let study = plan.study;
-    let configs = sc.configs();
-    let mut runs: Vec<Vec<RunRecord>> = vec![vec![]; configs.len()];
-    let mut have = 0u64;
-    let mut n = study.replications_min;
-    if let Some(pb) = plan.progress {
-        pb.inc_length(n * configs.len() as u64);
-    }
-    loop {
-        let items: Vec<(usize, u64)> = (0..configs.len())
-            .flat_map(|c| (have..n).map(move |r| (c, r)))
-            .collect();
-        let results: Vec<std::result::Result<RunMetrics, String>> = items
-            .par_iter()
-            .map(|&(c, r)| {
-                let m = run_config(
-                    sc,
-                    configs[c],
-                    RunOptions {
-                        point: pt.index,
-                        replication: r,
-                        check_invariants: false,
-                    },
-                );
-                if let Some(pb) = plan.progress {
-                    pb.inc(1);
-                }
-                m
-            })
-            .collect();
-        for (&(c, _), m) in items.iter().zip(results) {
-            let m = m.map_err(Error::Runtime)?;
-            runs[c].push(RunRecord::from(&m));
-        }
-        have = n;
-        let Some(target) = study.target_rel_half_width else {
-            break;
-        };
-        if n >= study.replications_max {
-            break;
-        }
-        let worst = runs
-            .iter()
-            .map(|rs| {
-                let xs: Vec<f64> = rs.iter().map(|r| r.get(&study.metric)).collect();
-                stats::rel_half_width(&xs, study.confidence)
-            })
-            .fold(0.0, f64::max);
-        if worst <= target {
-            break;
-        }
-        // The half-width shrinks as 1/√n: aim for the n the current estimate asks for,
-        // at least one more and at most double (the estimate is noisy at small n).
-        let want = (n as f64 * (worst / target).powi(2)).ceil();
-        let next = if want.is_finite() {
-            (want as u64).clamp(n + 1, 2 * n)
-        } else {
-            2 * n
-        };
-        let next = next.min(study.replications_max);
-        if let Some(pb) = plan.progress {
-            pb.inc_length((next - n) * configs.len() as u64);
-        }
-        n = next;
-    }
-    Ok(PointRuns {
-        point: pt.index,
-        replications: have,
-        configs: configs
-            .iter()
-            .zip(runs)
-            .map(|(c, runs)| ConfigRecords {
-                placement: sc.placements[c.placement].name.clone(),
-                host_type: sc.host_types[c.host_type].name.clone(),
-                runs,
-            })
-            .collect(),
-    })
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -352,5 +179,44 @@ mod tests {
                 "{s} is not in RunMetrics::flat()"
             );
         }
+    }
+
+    /// Two placements, an hour of Poisson arrivals: small enough for a debug build.
+    pub(crate) const SMALL: &str = r#"
+        seed = 7
+        horizon_s = 3600
+        [hosts.x86]
+        profile = "x86-2s"
+        count = 2
+        [placements.bare-metal-containers]
+        layers = ["container-runc"]
+        [placements.vm]
+        layers = ["vm-kvm"]
+        [workloads.web]
+        arrival_rate_per_s = 0.05
+        lifetime_s = { dist = "exponential", mean = 900 }
+        private_mib = 512
+        image_mib = 300
+        cpu_cores = 0.2
+    "#;
+
+    #[test]
+    fn replications_do_not_depend_on_how_they_are_batched() {
+        // Sequential stopping runs 0..2 and then 2..3; a plain run runs 0..3 at once.
+        let sc = Scenario::from_toml("small.toml", "small", SMALL).unwrap();
+        let configs = &sc.configs();
+        let bits =
+            |r: &RunRecord| -> Vec<u64> { r.metrics.iter().map(|(_, v)| v.to_bits()).collect() };
+        let once = replicate(&sc, configs, 0, 0..3, None, |m| bits(&m.into())).unwrap();
+        let mut batched = replicate(&sc, configs, 0, 0..2, None, |m| bits(&m.into())).unwrap();
+        for (c, more) in replicate(&sc, configs, 0, 2..3, None, |m| bits(&m.into()))
+            .unwrap()
+            .into_iter()
+            .enumerate()
+        {
+            batched[c].extend(more);
+        }
+        assert_eq!(once, batched);
+        assert_ne!(once[0][0], once[0][1], "replications must differ");
     }
 }

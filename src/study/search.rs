@@ -10,15 +10,16 @@
 //! bracket `[lo, hi]` with `lo` passing and `hi` failing.
 
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::diagnostics::{Error, Result};
 use crate::metrics::RunMetrics;
 use crate::model::workload::Arrivals;
-use crate::report::summary::Estimate;
+use crate::results::records::RunRecord;
+use crate::results::search::{Evaluation, SearchReport, SearchResult};
+use crate::results::stats::Estimate;
 use crate::scenario::{Config, Scenario};
-use crate::sim::{RunOptions, run_config};
-use crate::study::stats::mean_ci;
+use crate::study::replicate;
+use crate::study::sweep::{Point, points};
 
 /// How to search.
 #[derive(Clone, Debug)]
@@ -30,54 +31,6 @@ pub struct SearchOptions {
     pub precision: u64,
     /// Stop doubling here (the answer is then "at least max_count").
     pub max_count: u64,
-}
-
-/// One count that was simulated.
-#[derive(Serialize, Clone, Debug)]
-pub struct Evaluation {
-    pub count: u64,
-    /// Share of replications meeting every SLO.
-    pub slo_met_fraction: f64,
-    pub passed: bool,
-}
-
-/// The answer for one placement on one host type.
-#[derive(Serialize, Clone, Debug)]
-pub struct SearchResult {
-    /// The sweep point searched (0 without a sweep) and its axis values.
-    pub point: u64,
-    pub axis_values: Vec<(String, String)>,
-    pub placement: String,
-    pub host_type: String,
-    /// Largest count that met the SLO (0: not even one instance does).
-    pub count: u64,
-    /// `[lo, hi]`: lo passes, hi fails (hi = null when max_count still passed).
-    pub bracket: (u64, Option<u64>),
-    /// Density per host in use at `count`, with its confidence half-width.
-    pub density_per_host: Estimate,
-    pub mem_per_workload_mib: Estimate,
-    pub blocking_probability: Estimate,
-    pub slowdown_p99: Estimate,
-    pub start_latency_p95_s: Estimate,
-    pub slo_met_fraction: f64,
-    /// Every count simulated, in the order it was tried.
-    pub evaluations: Vec<Evaluation>,
-}
-
-/// Everything `capsim search` found.
-#[derive(Serialize, Clone, Debug)]
-pub struct SearchReport {
-    pub capsim_version: String,
-    pub scenario: String,
-    pub seed: u64,
-    pub workload: String,
-    pub replications: u64,
-    pub confidence: f64,
-    pub slo_fraction: f64,
-    pub slo: crate::model::slo::Slo,
-    pub precision: u64,
-    pub max_count: u64,
-    pub results: Vec<SearchResult>,
 }
 
 /// The scenario with `count` static instances of class `w` on one host of every type.
@@ -93,15 +46,6 @@ fn at_count(sc: &Scenario, w: usize, count: u64) -> Scenario {
     s
 }
 
-fn estimate(runs: &[RunMetrics], f: fn(&RunMetrics) -> f64, level: f64) -> Estimate {
-    let xs: Vec<f64> = runs.iter().map(f).collect();
-    let (m, h) = mean_ci(&xs, level);
-    Estimate {
-        mean: m.is_finite().then_some(m),
-        half_width: h.is_finite().then_some(h),
-    }
-}
-
 /// Searches every configuration of every sweep point of `sc` (in parallel on `pool`):
 /// with a sweep, the answer is a curve (e.g. density at the SLO vs host memory).
 pub fn search(
@@ -109,28 +53,34 @@ pub fn search(
     opts: &SearchOptions,
     pool: &rayon::ThreadPool,
 ) -> Result<SearchReport> {
-    let pts = crate::study::sweep::points(sc)?;
+    let pts = points(sc)?;
     if sc.slo.is_empty() {
         return Err(Error::Usage(format!(
             "scenario `{}` has no [slo]: density at the SLO needs objectives (e.g. [slo] blocking = 0.0, p99_slowdown = 1.5)",
             sc.name
         )));
     }
+    let Some(workload) = sc.workloads.get(opts.workload) else {
+        return Err(Error::Usage(format!(
+            "scenario `{}` has no workload class number {}",
+            sc.name, opts.workload
+        )));
+    };
     if opts.replications == 0 || opts.precision == 0 || opts.max_count == 0 {
         return Err(Error::Usage(
             "--replications, --precision and --max-count must be >= 1".into(),
         ));
     }
-    let work: Vec<(&crate::study::sweep::Point, Config)> = pts
+    let work: Vec<(&Point, Config)> = pts
         .iter()
         .flat_map(|p| p.scenario.configs().into_iter().map(move |c| (p, c)))
         .collect();
     let results: Vec<Result<SearchResult>> = pool.install(|| {
         work.par_iter()
-            .map(|&(p, cfg)| {
-                let mut r = search_config(&p.scenario, cfg, opts)?;
+            .map(|&(p, config)| {
+                let mut r = search_config(&p.scenario, config, opts)?;
                 r.point = p.index;
-                r.axis_values = p.axis_values.clone();
+                r.axis_values = p.axis_values.0.clone();
                 Ok(r)
             })
             .collect()
@@ -139,7 +89,7 @@ pub fn search(
         capsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: sc.name.clone(),
         seed: sc.seed,
-        workload: sc.workloads[opts.workload].name.clone(),
+        workload: workload.name.clone(),
         replications: opts.replications,
         confidence: sc.study.confidence,
         slo_fraction: sc.study.slo_fraction,
@@ -150,29 +100,17 @@ pub fn search(
     })
 }
 
-fn search_config(sc: &Scenario, cfg: Config, opts: &SearchOptions) -> Result<SearchResult> {
+fn search_config(sc: &Scenario, config: Config, opts: &SearchOptions) -> Result<SearchResult> {
     let mut evaluations = vec![];
-    let eval = |n: u64, evaluations: &mut Vec<Evaluation>| -> Result<(bool, Vec<RunMetrics>)> {
-        let s = at_count(sc, opts.workload, n);
-        let runs: Vec<std::result::Result<RunMetrics, String>> = (0..opts.replications)
-            .into_par_iter()
-            .map(|r| {
-                run_config(
-                    &s,
-                    cfg,
-                    RunOptions {
-                        point: 0,
-                        replication: r,
-                        check_invariants: false,
-                    },
-                )
-            })
-            .collect();
-        let runs: Vec<RunMetrics> = runs
-            .into_iter()
-            .collect::<std::result::Result<_, _>>()
-            .map_err(Error::Runtime)?;
-        let met = runs.iter().filter(|m| sc.slo.met(m)).count() as f64 / runs.len() as f64;
+    // Every count runs replications 0..R at point 0 (also for a sweep point: the point
+    // is already in the scenario), so count n and count m share their random streams.
+    let eval = |n: u64, evaluations: &mut Vec<Evaluation>| -> Result<(bool, Vec<RunRecord>)> {
+        let at_n = at_count(sc, opts.workload, n);
+        let judged = |m: RunMetrics| (sc.slo.met(&m.observed()), RunRecord::from(m));
+        let runs = replicate(&at_n, &[config], 0, 0..opts.replications, None, judged)?
+            .pop()
+            .unwrap_or_default();
+        let met = runs.iter().filter(|(met, _)| *met).count() as f64 / runs.len() as f64;
         // A tiny tolerance so 0.9 × 10 replications (9 of 10) passes despite rounding.
         let passed = met + 1e-12 >= sc.study.slo_fraction;
         evaluations.push(Evaluation {
@@ -180,7 +118,7 @@ fn search_config(sc: &Scenario, cfg: Config, opts: &SearchOptions) -> Result<Sea
             slo_met_fraction: met,
             passed,
         });
-        Ok((passed, runs))
+        Ok((passed, runs.into_iter().map(|(_, r)| r).collect()))
     };
     let (ok1, runs1) = eval(1, &mut evaluations)?;
     let (mut lo, mut hi, mut best) = (0u64, Some(1u64), None);
@@ -217,7 +155,11 @@ fn search_config(sc: &Scenario, cfg: Config, opts: &SearchOptions) -> Result<Sea
         }
     }
     let level = sc.study.confidence;
-    let runs = best.unwrap_or_default();
+    let runs: Vec<RunRecord> = best.unwrap_or_default();
+    let estimate = |metric: &str| {
+        let samples: Vec<f64> = runs.iter().map(|r| r.get(metric)).collect();
+        Estimate::of(&samples, level)
+    };
     let met = evaluations
         .iter()
         .find(|e| e.count == lo)
@@ -225,116 +167,16 @@ fn search_config(sc: &Scenario, cfg: Config, opts: &SearchOptions) -> Result<Sea
     Ok(SearchResult {
         point: 0,
         axis_values: vec![],
-        placement: sc.placements[cfg.placement].name.clone(),
-        host_type: sc.host_types[cfg.host_type].name.clone(),
+        placement: sc.placements[config.placement].name.clone(),
+        host_type: sc.host_types[config.host_type].name.clone(),
         count: lo,
         bracket: (lo, hi),
-        density_per_host: estimate(&runs, |m| m.density_per_host, level),
-        mem_per_workload_mib: estimate(&runs, |m| m.mem_per_workload_mib, level),
-        blocking_probability: estimate(&runs, |m| m.blocking_probability, level),
-        slowdown_p99: estimate(&runs, |m| m.slowdown_p99, level),
-        start_latency_p95_s: estimate(&runs, |m| m.start_latency_p95_s, level),
+        density_per_host: estimate("density_per_host"),
+        mem_per_workload_mib: estimate("mem_per_workload_mib"),
+        blocking_probability: estimate("blocking_probability"),
+        slowdown_p99: estimate("slowdown_p99"),
+        start_latency_p95_s: estimate("start_latency_p95_s"),
         slo_met_fraction: met,
         evaluations,
     })
-}
-
-impl SearchReport {
-    /// `search.csv`: one row per placement × host type.
-    pub fn to_csv(&self) -> Result<Vec<u8>> {
-        let mut w = csv::Writer::from_writer(vec![]);
-        let e = |e: csv::Error| Error::Runtime(format!("search.csv: {e}"));
-        let axes: Vec<String> = self
-            .results
-            .first()
-            .map(|r| r.axis_values.iter().map(|(k, _)| k.clone()).collect())
-            .unwrap_or_default();
-        let mut header = vec!["point".to_string()];
-        header.extend(axes.iter().cloned());
-        header.extend(
-            [
-                "placement",
-                "host_type",
-                "count",
-                "bracket_lo",
-                "bracket_hi",
-                "density_per_host",
-                "density_half_width",
-                "mem_per_workload_mib",
-                "mem_half_width",
-                "slo_met_fraction",
-            ]
-            .map(String::from),
-        );
-        w.write_record(&header).map_err(e)?;
-        let f = |x: Option<f64>| x.map(|v| format!("{v}")).unwrap_or_default();
-        for r in &self.results {
-            let mut row = vec![r.point.to_string()];
-            row.extend(r.axis_values.iter().map(|(_, v)| v.clone()));
-            row.extend([
-                r.placement.clone(),
-                r.host_type.clone(),
-                r.count.to_string(),
-                r.bracket.0.to_string(),
-                r.bracket.1.map(|h| h.to_string()).unwrap_or_default(),
-                f(r.density_per_host.mean),
-                f(r.density_per_host.half_width),
-                f(r.mem_per_workload_mib.mean),
-                f(r.mem_per_workload_mib.half_width),
-                format!("{}", r.slo_met_fraction),
-            ]);
-            w.write_record(&row).map_err(e)?;
-        }
-        w.into_inner()
-            .map_err(|e| Error::Runtime(format!("search.csv: {e}")))
-    }
-
-    /// The terminal table.
-    pub fn table(&self) -> String {
-        let ci = |e: &Estimate| match (e.mean, e.half_width) {
-            (Some(m), Some(h)) => format!("{m:.1} ±{h:.1}"),
-            (Some(m), None) => format!("{m:.1}"),
-            _ => "-".into(),
-        };
-        let rows: Vec<Vec<String>> = self
-            .results
-            .iter()
-            .map(|r| {
-                let mut row = vec![r.point.to_string()];
-                row.extend(r.axis_values.iter().map(|(_, v)| v.clone()));
-                row.extend([
-                    r.host_type.clone(),
-                    r.placement.clone(),
-                    r.count.to_string(),
-                    match r.bracket.1 {
-                        Some(h) => format!("[{}, {h})", r.bracket.0),
-                        None => format!(">= {} (cap)", r.bracket.0),
-                    },
-                    ci(&r.density_per_host),
-                    ci(&r.mem_per_workload_mib),
-                    format!("{:.0}%", r.slo_met_fraction * 100.0),
-                    r.evaluations.len().to_string(),
-                ]);
-                row
-            })
-            .collect();
-        let axes: Vec<&str> = self
-            .results
-            .first()
-            .map(|r| r.axis_values.iter().map(|(k, _)| k.as_str()).collect())
-            .unwrap_or_default();
-        let mut header = vec!["point"];
-        header.extend(axes);
-        header.extend([
-            "host",
-            "placement",
-            "count at SLO",
-            "bracket",
-            "density/host",
-            "MiB/workload",
-            "SLO met",
-            "counts tried",
-        ]);
-        crate::report::table::render(&header, &rows)
-    }
 }

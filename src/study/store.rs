@@ -22,11 +22,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::{Error, InputError, Result};
 use crate::metrics::{QuantileSketch, SketchBits};
-use crate::report::summary::{StudyPoint, Summary, results_csv_points};
-use crate::report::{write_atomically, write_file};
-use crate::scenario::Scenario;
-use crate::study::sweep::{Point, points};
-use crate::study::{ConfigRecords, PointRuns, RunPlan, RunRecord, pool, run_points};
+use crate::output::{put, replace_dir, replace_file};
+use crate::results::records::{ConfigRecords, PointRecords, RunRecord, results_csv};
+use crate::results::summary::Summary;
+use crate::scenario::{Override, Scenario};
+use crate::study::pool;
+use crate::study::sweep::{Point, RunPlan, points, run_points};
 
 /// Shard K of N (1-based K).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,16 +36,19 @@ pub struct Shard {
     pub n: u64,
 }
 
+/// A `--shard` value that is not `K/N` with 1 ≤ K ≤ N.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "--shard {0}: expected K/N with 1 <= K <= N (e.g. 1/4 … 4/4; Kubernetes indices are 0-based: use K = index + 1)"
+)]
+pub struct BadShard(pub String);
+
 impl Shard {
     pub const ALL: Shard = Shard { k: 1, n: 1 };
 
     /// Parses `K/N` with 1 ≤ K ≤ N.
-    pub fn parse(s: &str) -> std::result::Result<Shard, String> {
-        let bad = || {
-            format!(
-                "--shard {s}: expected K/N with 1 <= K <= N (e.g. 1/4 … 4/4; Kubernetes indices are 0-based: use K = index + 1)"
-            )
-        };
+    pub fn parse(s: &str) -> std::result::Result<Shard, BadShard> {
+        let bad = || BadShard(s.to_string());
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let k: u64 = k.trim().parse().map_err(|_| bad())?;
         let n: u64 = n.trim().parse().map_err(|_| bad())?;
@@ -131,27 +135,36 @@ fn input(path: &Path, message: String) -> Error {
     })
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename: readers (and a rerun
-/// after a crash) see the old file or the new one, never half of one.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    fs::write(&tmp, bytes).map_err(|e| Error::io(&format!("write {}", tmp.display()), e))?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::io(&format!("rename {}", path.display()), e)
-    })
-}
-
 fn point_path(dir: &Path, p: u64) -> PathBuf {
     dir.join("points").join(format!("p{p:06}.json"))
 }
 
-fn save_point(dir: &Path, hash: &str, pr: &PointRuns) -> Result<()> {
+/// Why a saved point cannot be used: the point is then (re)run, or — when a report is
+/// being built from it — the input is bad.
+#[derive(Debug, thiserror::Error)]
+enum PointFileError {
+    #[error("{}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Malformed {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{}: results of another scenario or point", path.display())]
+    OtherStudy { path: PathBuf },
+    #[error("{}: damaged ({what})", path.display())]
+    Damaged { path: PathBuf, what: &'static str },
+}
+
+fn save_point(dir: &Path, hash: &str, point: &PointRecords) -> Result<()> {
     let saved = SavedPoint {
         scenario_hash: hash.to_string(),
-        point: pr.point,
-        replications: pr.replications,
-        configs: pr
+        point: point.point,
+        replications: point.replications,
+        configs: point
             .configs
             .iter()
             .map(|c| SavedConfig {
@@ -160,13 +173,13 @@ fn save_point(dir: &Path, hash: &str, pr: &PointRuns) -> Result<()> {
                 names: c
                     .runs
                     .first()
-                    .map(|r| r.flat.iter().map(|(k, _)| k.clone()).collect())
+                    .map(|r| r.metrics.keys().map(String::from).collect())
                     .unwrap_or_default(),
                 runs: c
                     .runs
                     .iter()
                     .map(|r| SavedRun {
-                        values: r.flat.iter().map(|(_, v)| v.to_bits()).collect(),
+                        values: r.metrics.iter().map(|(_, v)| v.to_bits()).collect(),
                         start_latency: r.start_latency.to_bits(),
                         slowdown: r.slowdown.to_bits(),
                     })
@@ -175,33 +188,42 @@ fn save_point(dir: &Path, hash: &str, pr: &PointRuns) -> Result<()> {
             .collect(),
     };
     let json = serde_json::to_vec(&saved)
-        .map_err(|e| Error::Runtime(format!("point {}: {e}", pr.point)))?;
-    write_atomic(&point_path(dir, pr.point), &json)
+        .map_err(|e| Error::Runtime(format!("point {}: {e}", point.point)))?;
+    replace_file(&point_path(dir, point.point), &json)
 }
 
-/// Loads a saved point; `Err` says why it cannot be used (missing, another scenario,
-/// damaged).
-fn load_point(dir: &Path, hash: &str, p: u64) -> std::result::Result<PointRuns, String> {
-    let path = point_path(dir, p);
-    let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let s: SavedPoint =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    if s.scenario_hash != hash || s.point != p {
-        return Err(format!(
-            "{}: results of another scenario or point",
-            path.display()
-        ));
+/// Loads the saved results of `point` (which supplies the axis values a point file does
+/// not repeat); `Err` says why they cannot be used.
+fn load_point(
+    dir: &Path,
+    hash: &str,
+    point: &Point,
+) -> std::result::Result<PointRecords, PointFileError> {
+    let path = point_path(dir, point.index);
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(source) => return Err(PointFileError::Unreadable { path, source }),
+    };
+    let s: SavedPoint = match serde_json::from_slice(&bytes) {
+        Ok(s) => s,
+        Err(source) => return Err(PointFileError::Malformed { path, source }),
+    };
+    if s.scenario_hash != hash || s.point != point.index {
+        return Err(PointFileError::OtherStudy { path });
     }
+    let damaged = |what| PointFileError::Damaged {
+        path: path.clone(),
+        what,
+    };
     let mut configs = vec![];
     for c in s.configs {
         let mut runs = vec![];
         for r in c.runs {
             if r.values.len() != c.names.len() {
-                return Err(format!("{}: damaged (column count)", path.display()));
+                return Err(damaged("column count"));
             }
-            let damaged = || format!("{}: damaged (sketch)", path.display());
             runs.push(RunRecord {
-                flat: c
+                metrics: c
                     .names
                     .iter()
                     .cloned()
@@ -209,10 +231,12 @@ fn load_point(dir: &Path, hash: &str, p: u64) -> std::result::Result<PointRuns, 
                     .collect(),
                 start_latency: QuantileSketch::for_latency()
                     .with_bits(&r.start_latency)
-                    .ok_or_else(damaged)?,
+                    .ok_or_else(|| damaged("sketch"))?,
                 slowdown: QuantileSketch::for_slowdown()
                     .with_bits(&r.slowdown)
-                    .ok_or_else(damaged)?,
+                    .ok_or_else(|| damaged("sketch"))?,
+                // A point file keeps no KSM timeline: sweeps write no timeline.csv.
+                timeline: vec![],
             });
         }
         configs.push(ConfigRecords {
@@ -221,8 +245,9 @@ fn load_point(dir: &Path, hash: &str, p: u64) -> std::result::Result<PointRuns, 
             runs,
         });
     }
-    Ok(PointRuns {
-        point: p,
+    Ok(PointRecords {
+        point: point.index,
+        axis_values: point.axis_values.clone(),
         replications: s.replications,
         configs,
     })
@@ -241,7 +266,7 @@ fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
         k: m.shard,
         n: m.shards,
     };
-    write_atomic(&dir.join(shard.manifest_name()), &json)
+    replace_file(&dir.join(shard.manifest_name()), &json)
 }
 
 /// Every `shard-*-of-*.json` in `dir`, sorted by name.
@@ -312,7 +337,7 @@ pub fn sweep(sc: &Scenario, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
     let mine: Vec<&Point> = all.iter().filter(|p| opts.shard.owns(p.index)).collect();
     fs::create_dir_all(out.join("points"))
         .map_err(|e| Error::io(&format!("create {}", out.display()), e))?;
-    write_atomic(&out.join("scenario.toml"), sc.source_text().as_bytes())?;
+    replace_file(&out.join("scenario.toml"), sc.source_text().as_bytes())?;
     let mut manifest = Manifest {
         capsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: sc.name.clone(),
@@ -331,7 +356,7 @@ pub fn sweep(sc: &Scenario, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
     let todo: Vec<&Point> = mine
         .iter()
         .copied()
-        .filter(|p| load_point(out, &hash, p.index).is_err())
+        .filter(|p| load_point(out, &hash, p).is_err())
         .collect();
     let skipped = (mine.len() - todo.len()) as u64;
     let pool = pool(opts.threads)?;
@@ -340,7 +365,7 @@ pub fn sweep(sc: &Scenario, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
         progress: opts.progress,
         stop_after: opts.stop_after,
     };
-    let run = run_points(&pool, &todo, &plan, &|_, pr| save_point(out, &hash, &pr))?;
+    let run = run_points(&pool, &todo, &plan, &|point| save_point(out, &hash, &point))?;
     let complete = run == todo.len() as u64;
     let mut summary = None;
     if complete {
@@ -365,9 +390,9 @@ pub fn sweep(sc: &Scenario, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
     })
 }
 
-fn load_all(dir: &Path, hash: &str, pts: &[&Point]) -> Result<Vec<PointRuns>> {
+fn load_all(dir: &Path, hash: &str, pts: &[&Point]) -> Result<Vec<PointRecords>> {
     pts.iter()
-        .map(|p| load_point(dir, hash, p.index).map_err(|m| input(dir, m)))
+        .map(|p| load_point(dir, hash, p).map_err(|e| input(dir, e.to_string())))
         .collect()
 }
 
@@ -377,28 +402,20 @@ fn load_all(dir: &Path, hash: &str, pts: &[&Point]) -> Result<Vec<PointRuns>> {
 fn write_report(
     base: &Scenario,
     pts: &[Point],
-    runs: Vec<PointRuns>,
+    runs: Vec<PointRecords>,
     out: &Path,
     keep_cache: bool,
 ) -> Result<Summary> {
     let axes: Vec<String> = base.sweep.iter().map(|a| a.path.clone()).collect();
-    let rows: Vec<(Vec<(String, String)>, PointRuns)> = pts
-        .iter()
-        .zip(runs)
-        .map(|(p, r)| (p.axis_values.clone(), r))
-        .collect();
-    let csv = results_csv_points(&axes, &rows)?;
-    let with_sc: Vec<StudyPoint> = pts
-        .iter()
-        .zip(rows)
-        .map(|(p, (av, r))| (&p.scenario, av, r))
-        .collect();
-    let summary = Summary::from_points(base, &with_sc);
+    let csv = results_csv(&axes, &runs)?;
+    let with_scenarios: Vec<(&Scenario, &PointRecords)> =
+        pts.iter().map(|p| &p.scenario).zip(&runs).collect();
+    let summary = Summary::from_points(base, &with_scenarios);
     let json = summary.to_json()?;
-    write_atomically(out, |dir| {
-        write_file(dir, "summary.json", json.as_bytes())?;
-        write_file(dir, "results.csv", &csv)?;
-        write_file(dir, "scenario.toml", base.source_text().as_bytes())?;
+    replace_dir(out, |dir| {
+        put(dir, "summary.json", json.as_bytes())?;
+        put(dir, "results.csv", &csv)?;
+        put(dir, "scenario.toml", base.source_text().as_bytes())?;
         if keep_cache {
             copy_cache(out, dir)?;
         }
@@ -449,7 +466,11 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(Summary, PathBuf)>
             found.push((d.clone(), p, m));
         }
     }
-    let (_, first_path, first) = &found[0];
+    let Some((dir0, first_path, first)) = found.first() else {
+        return Err(Error::Usage(
+            "merge needs the directories of the shards to combine".into(),
+        ));
+    };
     for (_, p, m) in &found[1..] {
         if m.scenario_hash != first.scenario_hash || m.seed != first.seed {
             return Err(input(
@@ -522,17 +543,13 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(Summary, PathBuf)>
         ));
     }
     // The scenario as the shards ran it.
-    let dir0 = &found[0].0;
     let sc_path = dir0.join("scenario.toml");
     let text =
         fs::read_to_string(&sc_path).map_err(|e| input(&sc_path, format!("cannot read: {e}")))?;
-    let mut sc = Scenario::from_toml(&sc_path.display().to_string(), &first.scenario, &text)?;
-    sc.seed = first.seed;
-    if let Some(r) = first.replications {
-        sc.study.replications_min = r;
-        sc.study.replications_max = r;
-        sc.study.target_rel_half_width = None;
-    }
+    let overrides = Override::command_line(Some(first.seed), first.replications)
+        .map_err(|m| input(first_path, m))?;
+    let sc = Scenario::from_toml(&sc_path.display().to_string(), &first.scenario, &text)?
+        .with_overrides(&overrides)?;
     if scenario_hash(&text, sc.seed, first.replications) != first.scenario_hash {
         return Err(input(
             &sc_path,
@@ -550,7 +567,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<(Summary, PathBuf)>
             ));
         };
         let dir = &found[i].0;
-        runs.push(load_point(dir, &first.scenario_hash, p.index).map_err(|m| input(dir, m))?);
+        runs.push(load_point(dir, &first.scenario_hash, p).map_err(|e| input(dir, e.to_string()))?);
     }
     let out = out
         .map(Path::to_path_buf)

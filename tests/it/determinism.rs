@@ -73,7 +73,11 @@ fn placements_see_the_same_workload_stream() {
     // Common random numbers: with nothing blocked, every placement counts the same arrivals.
     let sc = super::scenario(SMALL);
     let runs = capsim::study::run_scenario(&sc, 1, 0, Some(1)).unwrap();
-    let arrivals: Vec<u64> = runs.configs.iter().map(|c| c.runs[0].arrivals).collect();
+    let arrivals: Vec<u64> = runs
+        .configs
+        .iter()
+        .map(|c| c.runs[0].get("arrivals") as u64)
+        .collect();
     assert!(arrivals[0] > 500);
     assert!(arrivals.iter().all(|&a| a == arrivals[0]), "{arrivals:?}");
 }

@@ -395,8 +395,8 @@ fn docs_scenarios_names_every_metric() {
     let mut names: Vec<String> = vec![];
     for cr in &runs.configs {
         for r in &cr.runs {
-            for (k, _) in r.flat() {
-                let g = generalize(&k, &sc);
+            for k in r.metrics.keys() {
+                let g = generalize(k, &sc);
                 if !names.contains(&g) {
                     names.push(g);
                 }

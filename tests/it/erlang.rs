@@ -1,8 +1,8 @@
 //! M/M/c/c: c identical slots, Poisson arrivals, exponential lifetimes, blocking when full.
 //! The model's blocking must match Erlang-B inside the 95% confidence interval.
 
+use capsim::results::stats::mean_ci;
 use capsim::sim::{RunOptions, run_config};
-use capsim::study::stats::mean_ci;
 
 /// Erlang-B by the stable recurrence B(0) = 1, B(k) = A·B(k−1) / (k + A·B(k−1)).
 fn erlang_b(c: u32, a: f64) -> f64 {

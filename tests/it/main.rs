@@ -6,6 +6,7 @@ mod determinism;
 mod docs;
 mod erlang;
 mod ksm;
+mod layering;
 mod library;
 mod memory;
 mod mutation;

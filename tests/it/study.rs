@@ -335,14 +335,10 @@ fn confidence_intervals_shrink_with_replications() {
     let sc = super::scenario(STUDY);
     let hw = |n: u64| {
         let runs = capsim::study::run_scenario(&sc, n, 0, Some(2)).unwrap();
-        let s = capsim::report::summary::Summary::build(&sc, &runs);
-        let c = &s.configurations[0];
-        let e = &c
-            .metrics
-            .iter()
-            .find(|(k, _)| k == "workloads_hosted_mean")
-            .unwrap()
-            .1;
+        let s = capsim::results::summary::Summary::build(&sc, &runs);
+        let e = s.configurations[0]
+            .estimate("workloads_hosted_mean")
+            .unwrap();
         e.half_width.unwrap()
     };
     let (h3, h12) = (hw(3), hw(12));

@@ -1,6 +1,32 @@
-//! Confidence intervals: Student-t on the replication means.
+//! Confidence intervals: Student-t on the replication means, and paired differences
+//! between configurations that shared their random numbers.
 
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// One metric over the replications: mean and confidence half-width, `None` (null in
+/// JSON) where undefined — no finite value, or fewer than two for the half-width.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct Estimate {
+    pub mean: Option<f64>,
+    pub half_width: Option<f64>,
+}
+
+impl Estimate {
+    /// The `level` confidence interval of `samples` (see [`mean_ci`]).
+    pub fn of(samples: &[f64], level: f64) -> Estimate {
+        let (mean, half_width) = mean_ci(samples, level);
+        Estimate {
+            mean: finite(mean),
+            half_width: finite(half_width),
+        }
+    }
+}
+
+/// `Some(x)` for a finite `x`: JSON has no NaN or infinity.
+pub(crate) fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
 
 /// Mean and half-width of the `level` confidence interval of `xs` (half-width NaN with
 /// fewer than two finite values). Non-finite values (an undefined metric in one
