@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per concern.
 
+mod browser;
 mod cli;
 mod conservation;
 mod determinism;
