@@ -81,6 +81,7 @@
 pub mod cli;
 pub mod diagnostics;
 pub mod engine;
+pub mod estate;
 pub mod metrics;
 pub mod model;
 pub mod ordered_map;
