@@ -211,6 +211,8 @@ pub struct VmTable {
     stats: ReadStats,
     cols: [usize; 8],
     last_start: f64,
+    /// Set after an error: the iterator is fused.
+    failed: bool,
 }
 
 /// Opens a `vmtable.csv` (optionally `.gz`).
@@ -240,6 +242,8 @@ pub fn open_vmtable(path: &Path, opts: &AzureOptions) -> Result<VmTable, EstateE
         opts: opts.clone(),
         cols,
         last_start: f64::NEG_INFINITY,
+
+        failed: false,
     })
 }
 
@@ -317,6 +321,17 @@ impl Iterator for VmTable {
     type Item = Result<Instance, EstateError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let item = self.advance();
+        self.failed = matches!(item, Some(Err(_)));
+        item
+    }
+}
+
+impl VmTable {
+    fn advance(&mut self) -> Option<Result<Instance, EstateError>> {
         loop {
             match self.input.rows.next() {
                 Err(e) => return Some(Err(e)),

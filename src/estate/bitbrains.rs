@@ -146,6 +146,8 @@ pub struct Vms {
     next: usize,
     opts: ReadOptions,
     stats: ReadStats,
+    /// Set after an error: the iterator is fused.
+    failed: bool,
 }
 
 /// Opens a Bitbrains trace: a directory of per-VM CSVs, or one file.
@@ -155,6 +157,8 @@ pub fn open_vms(path: &Path, opts: &ReadOptions) -> Result<Vms, EstateError> {
         next: 0,
         opts: opts.clone(),
         stats: ReadStats::new(display(path)),
+
+        failed: false,
     })
 }
 
@@ -234,6 +238,17 @@ impl Iterator for Vms {
     type Item = Result<Instance, EstateError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let item = self.advance();
+        self.failed = matches!(item, Some(Err(_)));
+        item
+    }
+}
+
+impl Vms {
+    fn advance(&mut self) -> Option<Result<Instance, EstateError>> {
         while self.next < self.files.len() {
             let path = self.files[self.next].clone();
             self.next += 1;

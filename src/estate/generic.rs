@@ -79,6 +79,8 @@ pub struct Workloads {
     opts: GenericOptions,
     stats: ReadStats,
     last_start: f64,
+    /// Set after an error: the iterator is fused.
+    failed: bool,
 }
 
 /// Opens a generic workloads CSV.
@@ -111,6 +113,8 @@ pub fn open_workloads(path: &Path, opts: &GenericOptions) -> Result<Workloads, E
         cols,
         opts: opts.clone(),
         last_start: f64::NEG_INFINITY,
+
+        failed: false,
     })
 }
 
@@ -161,6 +165,17 @@ impl Iterator for Workloads {
     type Item = Result<Instance, EstateError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let item = self.advance();
+        self.failed = matches!(item, Some(Err(_)));
+        item
+    }
+}
+
+impl Workloads {
+    fn advance(&mut self) -> Option<Result<Instance, EstateError>> {
         loop {
             match self.rows.next() {
                 Err(e) => return Some(Err(e)),

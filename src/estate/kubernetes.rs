@@ -433,6 +433,8 @@ pub struct Pods {
     scan: ItemScanner,
     opts: PodOptions,
     stats: ReadStats,
+    /// Set after an error: the iterator is fused.
+    failed: bool,
 }
 
 /// Opens a pod list (optionally `.gz`).
@@ -442,6 +444,8 @@ pub fn open_pods(path: &Path, opts: &PodOptions) -> Result<Pods, EstateError> {
         stats: ReadStats::new(scan.file.clone()),
         scan,
         opts: opts.clone(),
+
+        failed: false,
     })
 }
 
@@ -655,6 +659,17 @@ impl Iterator for Pods {
     type Item = Result<Instance, EstateError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let item = self.advance();
+        self.failed = matches!(item, Some(Err(_)));
+        item
+    }
+}
+
+impl Pods {
+    fn advance(&mut self) -> Option<Result<Instance, EstateError>> {
         loop {
             let line = match self.scan.next_item() {
                 Err(e) => return Some(Err(e)),
