@@ -51,21 +51,21 @@ struct HostGen {
 /// The synthetic RVTools export: tab name → CSV text.
 pub fn rvtools_sample() -> Vec<(&'static str, String)> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0x5256_546f_6f6c_7331);
-    // Two hardware generations: 12 hosts of 2019 (2 × 20 cores, 768 GiB) and 8 of 2024
-    // (2 × 32 cores, 1.5 TiB). Clusters: the 2019 hosts run prod-web, dev-test and vdi, the
+    // Two hardware generations: 12 hosts of 2019 (2 × 20 cores, 384 GiB) and 8 of 2024
+    // (2 × 32 cores, 1 TiB). Clusters: the 2019 hosts run prod-web, dev-test and vdi, the
     // 2024 hosts prod-db and prod-app.
     let gens = [
         (
             "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz",
             2500.0,
             20,
-            786_432.0,
+            393_216.0,
         ),
         (
             "Intel(R) Xeon(R) Gold 6448Y CPU @ 2.10GHz",
             2100.0,
             32,
-            1_572_864.0,
+            1_048_576.0,
         ),
     ];
     let layout: [(&str, usize, usize); 5] = [
@@ -120,7 +120,7 @@ pub fn rvtools_sample() -> Vec<(&'static str, String)> {
             "prod-db",
             0.10,
             &[(4, 0.20), (8, 0.40), (16, 0.30), (32, 0.10)],
-            &[(8, 0.6), (16, 0.4)],
+            &[(4, 0.6), (8, 0.4)],
         ),
         (
             "dev-test",
@@ -423,9 +423,9 @@ SYNTHETIC DATA: drawn by the seeded generator in `tests/estate/samples.rs`
 - `RVTools_tab{vInfo,vCPU,vMemory,vHost}.csv` (\"Export all to csv\") and the same four tabs in
   `RVTools_export.xlsx`;
 - 300 VMs in five clusters used as tenants (prod-web, prod-app, prod-db, dev-test, vdi), a
-  realistic size mix (1–32 vCPUs, 2–16 GiB per vCPU), about 8 % powered off and 5 templates;
-- 20 hosts of two hardware generations (12 × 2019: 2 × 20 cores at 2.5 GHz, 768 GiB; 8 × 2024:
-  2 × 32 cores at 2.1 GHz, 1.5 TiB), each VM on a host of its cluster (vInfo `Host`);
+  realistic size mix (1–32 vCPUs, 2–8 GiB per vCPU), about 8 % powered off and 5 templates;
+- 20 hosts of two hardware generations (12 × 2019: 2 × 20 cores at 2.5 GHz, 384 GiB; 8 × 2024:
+  2 × 32 cores at 2.1 GHz, 1 TiB), each VM on a host of its cluster (vInfo `Host`);
 - vHost observed CPU and memory usage = the sum of its VMs' vCPU `Overall` MHz and vMemory
   `Consumed` (+ overhead) plus an assumed hypervisor share (2 % CPU; 4 GiB + 1 % memory).
 
