@@ -196,7 +196,7 @@ pub struct Containers {
 
 /// Reads and aggregates `container_meta.csv` (optionally `.gz`).
 pub fn open_containers(path: &Path, opts: &AlibabaOptions) -> Result<Containers, EstateError> {
-    if !(opts.memory_mib_per_unit > 0.0) {
+    if opts.memory_mib_per_unit.is_nan() || opts.memory_mib_per_unit <= 0.0 {
         return Err(EstateError::Option(
             "memory_mib_per_unit must be > 0".into(),
         ));

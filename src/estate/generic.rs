@@ -21,7 +21,7 @@
 //! `cpu_cores`, and optionally `mem_mib`; in time order (or `presort`). A sample holds until
 //! the same workload's next sample.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::rows::{CsvRows, Dialect};
 use super::sort::{SortSpec, SortedFile, sort_rows_by_time};
@@ -228,7 +228,7 @@ pub struct Usage {
 }
 
 /// Opens a generic usage CSV (`name`, `time_s`, `cpu_cores`, optional `mem_mib`).
-pub fn open_usage(path: &PathBuf, opts: &GenericOptions) -> Result<Usage, EstateError> {
+pub fn open_usage(path: &Path, opts: &GenericOptions) -> Result<Usage, EstateError> {
     let (rows, sorted) = open(path, "time_s", opts.presort)?;
     let h = &rows.header;
     let f = rows.file().to_string();

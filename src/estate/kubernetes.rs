@@ -317,11 +317,8 @@ impl ItemScanner {
                 return Ok(());
             }
             self.value(false)?;
-            match self.skip_ws()? {
-                Some(b',') => {
-                    self.bump(false)?;
-                }
-                _ => {}
+            if let Some(b',') = self.skip_ws()? {
+                self.bump(false)?;
             }
         }
     }
@@ -593,7 +590,7 @@ impl Pods {
             ));
         }
         let phase = pod.status.phase.clone().unwrap_or_default();
-        if !self.opts.phases.iter().any(|p| *p == phase) {
+        if !self.opts.phases.contains(&phase) {
             return Ok(None);
         }
         let cpu = effective(&pod.spec, "cpu", 1.0, &err)?;

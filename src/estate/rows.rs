@@ -437,13 +437,16 @@ pub(crate) fn sniff_delimiter(head: &[u8]) -> u8 {
     }
 }
 
+/// The callback of [`xlsx_rows`]: (sheet row, the row's values).
+pub(crate) type XlsxRowFn<'a> = dyn FnMut(u64, &Vec<String>) -> Result<(), EstateError> + 'a;
+
 /// Calls `f(row, &values)` for every row of worksheet `sheet` of the `.xlsx` at `path`,
 /// streaming the sheet's XML cell by cell (one row of values in memory). Row numbers are
 /// the sheet's (1-based, header = row 1). Returns `false` if the workbook has no such sheet.
 pub(crate) fn xlsx_rows(
     path: &Path,
     sheet: &str,
-    f: &mut dyn FnMut(u64, &Vec<String>) -> Result<(), EstateError>,
+    f: &mut XlsxRowFn<'_>,
 ) -> Result<bool, EstateError> {
     use calamine::{DataRef, Reader, Xlsx};
     let file = display(path);

@@ -66,6 +66,10 @@ pub struct RvtoolsEstate {
     pub tab_stats: Vec<ReadStats>,
 }
 
+/// The per-row callback of a tab read: (resolved columns, the row, the tab's counts).
+type RowFn<'a, C> =
+    dyn FnMut(&C, &Cells<'_, dyn Row>, &mut ReadStats) -> Result<(), EstateError> + 'a;
+
 /// Where the tabs are.
 enum Source {
     Xlsx(PathBuf),
@@ -145,7 +149,7 @@ impl Source {
         &self,
         tab: &str,
         on_header: &mut dyn FnMut(&str, &Header) -> Result<C, EstateError>,
-        on_row: &mut dyn FnMut(&C, &Cells<'_, dyn Row>, &mut ReadStats) -> Result<(), EstateError>,
+        on_row: &mut RowFn<'_, C>,
     ) -> Result<Option<ReadStats>, EstateError> {
         match self {
             Source::Csv(tabs) => {

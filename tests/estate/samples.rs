@@ -103,7 +103,9 @@ pub fn rvtools_sample() -> Vec<(&'static str, String)> {
         ("SUSE Linux Enterprise 15 (64-bit)", 0.08),
     ];
     // Cluster shares and size mixes (vCPUs, weight); memory = vCPUs × GiB per vCPU.
-    let clusters: [(&str, f64, &[(u32, f64)], &[(u32, f64)]); 5] = [
+    // (cluster, share of VMs, vCPU mix, GiB-per-vCPU mix); mixes are (value, weight).
+    type Mix = &'static [(u32, f64)];
+    let clusters: [(&str, f64, Mix, Mix); 5] = [
         (
             "prod-web",
             0.30,
