@@ -263,7 +263,7 @@ pub struct Usage {
     opts: AlibabaOptions,
     stats: ReadStats,
     last_t: f64,
-    current: (f64, f64, Option<f64>),
+    current: Option<(f64, f64, Option<f64>)>,
 }
 
 /// Opens `container_usage.csv`, joined with `container_meta.csv` for sizes.
@@ -290,7 +290,7 @@ pub fn open_usage(meta: &Path, usage: &Path, opts: &AlibabaOptions) -> Result<Us
         sizes,
         opts: opts.clone(),
         last_t: f64::NEG_INFINITY,
-        current: (0.0, 0.0, None),
+        current: None,
     })
 }
 
@@ -298,6 +298,7 @@ impl UsageStream for Usage {
     fn next_point(&mut self) -> Result<Option<UsagePoint<'_>>, EstateError> {
         loop {
             if !self.rows.next()? {
+                self.current = None;
                 return Ok(None);
             }
             self.stats.rows += 1;
@@ -323,7 +324,7 @@ impl UsageStream for Usage {
                         });
                     }
                     self.last_t = p.0;
-                    self.current = p;
+                    self.current = Some(p);
                     self.stats.records += 1;
                     break;
                 }
@@ -332,19 +333,23 @@ impl UsageStream for Usage {
                 Err(e) => self.stats.bad_row(self.opts.read.on_bad_row, e)?,
             }
         }
-        let (t, cores, mem_mib) = self.current;
-        let vm = std::str::from_utf8(self.rows.rec.field(0))
-            .unwrap_or("")
-            .trim();
-        Ok(Some(UsagePoint {
-            time_s: t,
-            vm,
-            cpu: CpuUsage::Cores(cores),
-            mem_mib,
-        }))
+        Ok(self.current())
     }
 
     fn stats(&self) -> &ReadStats {
         &self.stats
+    }
+
+    fn current(&self) -> Option<UsagePoint<'_>> {
+        let (t, cores, mem_mib) = self.current?;
+        let vm = std::str::from_utf8(self.rows.rec.field(0))
+            .unwrap_or("")
+            .trim();
+        Some(UsagePoint {
+            time_s: t,
+            vm,
+            cpu: CpuUsage::Cores(cores),
+            mem_mib,
+        })
     }
 }

@@ -430,6 +430,7 @@ impl UsageStream for Readings {
         loop {
             if self.input.is_none() {
                 if self.next_file >= self.paths.len() {
+                    self.current = None;
                     return Ok(None);
                 }
                 let p = self.paths[self.next_file].clone();
@@ -439,6 +440,7 @@ impl UsageStream for Readings {
             let input = self.input.as_mut().expect("open");
             if !input.rows.next()? {
                 if self.next_file >= self.paths.len() {
+                    self.current = None;
                     return Ok(None);
                 }
                 self.input = None;
@@ -465,19 +467,23 @@ impl UsageStream for Readings {
                 Err(e) => self.stats.bad_row(self.opts.read.on_bad_row, e)?,
             }
         }
-        let (t, avg) = self.current.expect("set");
-        let rows = &self.input.as_ref().expect("open").rows;
-        let vm = std::str::from_utf8(rows.rec.field(1)).unwrap_or("").trim();
-        Ok(Some(UsagePoint {
-            time_s: t,
-            vm,
-            cpu: CpuUsage::PercentOfVcpus(avg),
-            mem_mib: None,
-        }))
+        Ok(self.current())
     }
 
     fn stats(&self) -> &ReadStats {
         &self.stats
+    }
+
+    fn current(&self) -> Option<UsagePoint<'_>> {
+        let (t, avg) = self.current?;
+        let rows = &self.input.as_ref()?.rows;
+        let vm = std::str::from_utf8(rows.rec.field(1)).unwrap_or("").trim();
+        Some(UsagePoint {
+            time_s: t,
+            vm,
+            cpu: CpuUsage::PercentOfVcpus(avg),
+            mem_mib: None,
+        })
     }
 }
 

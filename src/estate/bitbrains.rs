@@ -280,7 +280,7 @@ pub struct Samples {
     opts: ReadOptions,
     stats: ReadStats,
     last_t: f64,
-    current: (f64, f64, Option<f64>),
+    current: Option<(f64, f64, Option<f64>)>,
 }
 
 /// Opens the samples of a trace: one file streams directly; a directory is merged by time
@@ -309,7 +309,7 @@ pub fn open_samples(path: &Path, opts: &ReadOptions) -> Result<Samples, EstateEr
         cols,
         opts: opts.clone(),
         last_t: f64::NEG_INFINITY,
-        current: (0.0, 0.0, None),
+        current: None,
     })
 }
 
@@ -317,6 +317,7 @@ impl UsageStream for Samples {
     fn next_point(&mut self) -> Result<Option<UsagePoint<'_>>, EstateError> {
         loop {
             if !self.rows.next()? {
+                self.current = None;
                 return Ok(None);
             }
             self.stats.rows += 1;
@@ -331,23 +332,27 @@ impl UsageStream for Samples {
                         });
                     }
                     self.last_t = t;
-                    self.current = (t, demand, used);
+                    self.current = Some((t, demand, used));
                     self.stats.records += 1;
                     break;
                 }
                 Err(e) => self.stats.bad_row(self.opts.on_bad_row, e)?,
             }
         }
-        let (t, demand, used) = self.current;
-        Ok(Some(UsagePoint {
-            time_s: t,
-            vm: &self.names[self.rows.file_index()],
-            cpu: CpuUsage::Cores(demand),
-            mem_mib: used,
-        }))
+        Ok(self.current())
     }
 
     fn stats(&self) -> &ReadStats {
         &self.stats
+    }
+
+    fn current(&self) -> Option<UsagePoint<'_>> {
+        let (t, demand, used) = self.current?;
+        Some(UsagePoint {
+            time_s: t,
+            vm: &self.names[self.rows.file_index()],
+            cpu: CpuUsage::Cores(demand),
+            mem_mib: used,
+        })
     }
 }

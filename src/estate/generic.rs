@@ -224,7 +224,7 @@ pub struct Usage {
     opts: GenericOptions,
     stats: ReadStats,
     last_t: f64,
-    current: (f64, f64, Option<f64>),
+    current: Option<(f64, f64, Option<f64>)>,
 }
 
 /// Opens a generic usage CSV (`name`, `time_s`, `cpu_cores`, optional `mem_mib`).
@@ -246,7 +246,7 @@ pub fn open_usage(path: &Path, opts: &GenericOptions) -> Result<Usage, EstateErr
         cols,
         opts: opts.clone(),
         last_t: f64::NEG_INFINITY,
-        current: (0.0, 0.0, None),
+        current: None,
     })
 }
 
@@ -255,6 +255,7 @@ impl UsageStream for Usage {
         let (name, time, cpu, mem) = self.cols;
         loop {
             if !self.rows.next()? {
+                self.current = None;
                 return Ok(None);
             }
             self.stats.rows += 1;
@@ -274,26 +275,30 @@ impl UsageStream for Usage {
                         });
                     }
                     self.last_t = p.0;
-                    self.current = p;
+                    self.current = Some(p);
                     self.stats.records += 1;
                     break;
                 }
                 Err(e) => self.stats.bad_row(self.opts.read.on_bad_row, e)?,
             }
         }
-        let (t, cores, mem_mib) = self.current;
-        let vm = std::str::from_utf8(self.rows.rec.field(name))
-            .unwrap_or("")
-            .trim();
-        Ok(Some(UsagePoint {
-            time_s: t,
-            vm,
-            cpu: CpuUsage::Cores(cores),
-            mem_mib,
-        }))
+        Ok(self.current())
     }
 
     fn stats(&self) -> &ReadStats {
         &self.stats
+    }
+
+    fn current(&self) -> Option<UsagePoint<'_>> {
+        let (t, cores, mem_mib) = self.current?;
+        let vm = std::str::from_utf8(self.rows.rec.field(self.cols.0))
+            .unwrap_or("")
+            .trim();
+        Some(UsagePoint {
+            time_s: t,
+            vm,
+            cpu: CpuUsage::Cores(cores),
+            mem_mib,
+        })
     }
 }

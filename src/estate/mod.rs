@@ -15,6 +15,14 @@
 //!   time order by a [`UsageStream`]. A point holds until the next point of the same VM:
 //!   the series is piecewise constant.
 //!
+//! ## Entry points
+//!
+//! [`Spec`] holds what a scenario's `from = { format = …, path = …, … }` says; [`open`]
+//! returns an [`Estate`] (an [`InstanceStream`] and the export's [`Host`]s) and
+//! [`open_usage`] the [`UsageStream`] of its demand series, for every format. The sample
+//! (`sample`) and time slice (`start_s`/`end_s`) apply to every format. The per-format
+//! modules below offer the same readers with their format's own options.
+//!
 //! ## Formats
 //!
 //! | format | module | instances from | usage series from |
@@ -213,6 +221,9 @@ pub trait UsageStream {
     /// backwards fails with [`EstateError::Unsorted`].
     fn next_point(&mut self) -> Result<Option<UsagePoint<'_>>, EstateError>;
     fn stats(&self) -> &ReadStats;
+    /// The point the last `next_point` returned, again (`None` before the first and after
+    /// the end): lets a wrapper look at a point and then hand it on.
+    fn current(&self) -> Option<UsagePoint<'_>>;
 }
 
 /// A stream of instance records with the counts a report shows.
@@ -550,6 +561,374 @@ impl Format {
         ALL.into_iter()
             .find(|f| f.name() == s)
             .ok_or_else(|| unknown_name("estate format", s, Format::NAMES))
+    }
+}
+
+/// Everything a scenario's `from = { … }` can say, for any format: the one entry point the
+/// simulator needs ([`open`], [`open_usage`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    pub format: Format,
+    /// The inventory or trace: RVTools `.xlsx`, vInfo CSV or directory of CSVs; pod list;
+    /// `vmtable.csv`; Bitbrains directory or file; `container_meta.csv`; generic workloads.
+    pub path: PathBuf,
+    /// Usage series files: Azure `vm_cpu_readings-*.csv` (in time order), the generic usage
+    /// CSV, Alibaba `container_usage.csv`. Bitbrains reads its series from `path`.
+    pub usage: Vec<PathBuf>,
+    /// `kubectl get nodes -o json`, for the hosts of a Kubernetes estate.
+    pub nodes: Option<PathBuf>,
+    pub read: ReadOptions,
+    /// Fraction of instances kept, by a deterministic hash of their name ([`in_sample`]).
+    pub sample: Option<f64>,
+    /// Keep instances alive at or after this time (s, the source's clock) and samples from it.
+    pub start_s: Option<f64>,
+    /// Keep instances starting before this time and samples before it.
+    pub end_s: Option<f64>,
+    /// Sort unsorted input by time with the external pre-pass.
+    pub presort: bool,
+    /// Kubernetes pod phases kept (default `Running`).
+    pub phases: Vec<String>,
+    /// Alibaba: MiB per normalised memory unit (default: [`alibaba::AlibabaOptions`]).
+    pub memory_mib_per_unit: Option<f64>,
+}
+
+impl Spec {
+    pub fn new(format: Format, path: impl Into<PathBuf>) -> Spec {
+        Spec {
+            format,
+            path: path.into(),
+            usage: Vec::new(),
+            nodes: None,
+            read: ReadOptions::default(),
+            sample: None,
+            start_s: None,
+            end_s: None,
+            presort: false,
+            phases: vec!["Running".to_string()],
+            memory_mib_per_unit: None,
+        }
+    }
+
+    /// Rejects options the format cannot use, and impossible values.
+    fn check(&self) -> Result<(), EstateError> {
+        let bad = |what: &str| {
+            Err(EstateError::Option(format!(
+                "`{what}` does not apply to format `{}`",
+                self.format.name()
+            )))
+        };
+        if let Some(f) = self.sample
+            && !(f > 0.0 && f <= 1.0)
+        {
+            return Err(EstateError::Option(format!(
+                "sample = {f}: expected a fraction in (0, 1]"
+            )));
+        }
+        if let (Some(s), Some(e)) = (self.start_s, self.end_s)
+            && s >= e
+        {
+            return Err(EstateError::Option(format!(
+                "start = {s} s is not before end = {e} s"
+            )));
+        }
+        if self.nodes.is_some() && self.format != Format::Kubernetes {
+            return bad("nodes");
+        }
+        if self.memory_mib_per_unit.is_some() && self.format != Format::Alibaba {
+            return bad("memory_mib_per_unit");
+        }
+        if !self.usage.is_empty()
+            && matches!(
+                self.format,
+                Format::Rvtools | Format::Kubernetes | Format::Bitbrains
+            )
+        {
+            return bad("usage");
+        }
+        if self.usage.len() > 1 && matches!(self.format, Format::Generic | Format::Alibaba) {
+            return Err(EstateError::Option(format!(
+                "format `{}` takes one usage file, got {}",
+                self.format.name(),
+                self.usage.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn azure(&self) -> azure::AzureOptions {
+        azure::AzureOptions {
+            read: self.read.clone(),
+            version: if self.format == Format::AzureV1 {
+                azure::Version::V1
+            } else {
+                azure::Version::V2
+            },
+            sample: self.sample,
+            start_s: self.start_s,
+            end_s: self.end_s,
+            presort: self.presort,
+            ..azure::AzureOptions::default()
+        }
+    }
+
+    fn alibaba(&self) -> alibaba::AlibabaOptions {
+        let d = alibaba::AlibabaOptions::default();
+        alibaba::AlibabaOptions {
+            read: self.read.clone(),
+            memory_mib_per_unit: self.memory_mib_per_unit.unwrap_or(d.memory_mib_per_unit),
+            presort: self.presort,
+        }
+    }
+
+    fn generic(&self) -> generic::GenericOptions {
+        generic::GenericOptions {
+            read: self.read.clone(),
+            presort: self.presort,
+        }
+    }
+}
+
+/// An opened estate: its instances (streamed) and the hosts the export describes.
+pub struct Estate {
+    pub instances: Box<dyn InstanceStream>,
+    /// RVTools vHost rows or Kubernetes nodes; empty for traces.
+    pub hosts: Vec<Host>,
+    /// Counts of the host source (vHost tab, node list), if read.
+    pub host_stats: Option<ReadStats>,
+}
+
+/// Opens the instances (and hosts) of an estate.
+pub fn open(spec: &Spec) -> Result<Estate, EstateError> {
+    spec.check()?;
+    let plain = |s: Box<dyn InstanceStream>| -> Box<dyn InstanceStream> {
+        Box::new(Filtered::new(s, spec))
+    };
+    Ok(match spec.format {
+        Format::Rvtools => {
+            let e = rvtools::read(&spec.path, &spec.read)?;
+            let host_stats = e
+                .tab_stats
+                .iter()
+                .find(|s| s.file.contains("vHost"))
+                .cloned();
+            Estate {
+                instances: plain(Box::new(Collected::new(e.instances, e.stats))),
+                hosts: e.hosts,
+                host_stats,
+            }
+        }
+        Format::Kubernetes => {
+            let opts = kubernetes::PodOptions {
+                read: spec.read.clone(),
+                phases: spec.phases.clone(),
+            };
+            let (hosts, host_stats) = match &spec.nodes {
+                Some(n) => {
+                    let (h, s) = kubernetes::read_nodes(n, &spec.read)?;
+                    (h, Some(s))
+                }
+                None => (Vec::new(), None),
+            };
+            Estate {
+                instances: plain(Box::new(kubernetes::open_pods(&spec.path, &opts)?)),
+                hosts,
+                host_stats,
+            }
+        }
+        Format::AzureV1 | Format::AzureV2 => Estate {
+            // Sample and slice are applied by the reader itself.
+            instances: Box::new(azure::open_vmtable(&spec.path, &spec.azure())?),
+            hosts: Vec::new(),
+            host_stats: None,
+        },
+        Format::Bitbrains => Estate {
+            instances: plain(Box::new(bitbrains::open_vms(&spec.path, &spec.read)?)),
+            hosts: Vec::new(),
+            host_stats: None,
+        },
+        Format::Alibaba => Estate {
+            instances: plain(Box::new(alibaba::open_containers(
+                &spec.path,
+                &spec.alibaba(),
+            )?)),
+            hosts: Vec::new(),
+            host_stats: None,
+        },
+        Format::Generic => Estate {
+            instances: plain(Box::new(generic::open_workloads(
+                &spec.path,
+                &spec.generic(),
+            )?)),
+            hosts: Vec::new(),
+            host_stats: None,
+        },
+    })
+}
+
+/// Opens the estate's usage series, if it has one (`None` for inventories without series,
+/// and for formats whose series file was not given). The sample and slice apply to the
+/// points as to the instances; for formats other than Azure, points they leave out are not
+/// counted in the stream's `filtered`.
+pub fn open_usage(spec: &Spec) -> Result<Option<Box<dyn UsageStream>>, EstateError> {
+    spec.check()?;
+    let plain = |s: Box<dyn UsageStream>| -> Option<Box<dyn UsageStream>> {
+        Some(Box::new(FilteredUsage::new(s, spec)))
+    };
+    Ok(match spec.format {
+        Format::Rvtools | Format::Kubernetes => None,
+        Format::AzureV1 | Format::AzureV2 if spec.usage.is_empty() => None,
+        Format::AzureV1 | Format::AzureV2 => {
+            Some(Box::new(azure::open_readings(&spec.usage, &spec.azure())?))
+        }
+        Format::Bitbrains => plain(Box::new(bitbrains::open_samples(&spec.path, &spec.read)?)),
+        Format::Alibaba => match spec.usage.first() {
+            None => None,
+            Some(u) => plain(Box::new(alibaba::open_usage(
+                &spec.path,
+                u,
+                &spec.alibaba(),
+            )?)),
+        },
+        Format::Generic => match spec.usage.first() {
+            None => None,
+            Some(u) => plain(Box::new(generic::open_usage(u, &spec.generic())?)),
+        },
+    })
+}
+
+/// Instances read whole (RVTools, whose tabs must be joined) as a stream.
+struct Collected {
+    items: std::vec::IntoIter<Instance>,
+    stats: ReadStats,
+}
+
+impl Collected {
+    fn new(items: Vec<Instance>, stats: ReadStats) -> Collected {
+        Collected {
+            items: items.into_iter(),
+            stats,
+        }
+    }
+}
+
+impl Iterator for Collected {
+    type Item = Result<Instance, EstateError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.items.next().map(Ok)
+    }
+}
+
+impl InstanceStream for Collected {
+    fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+}
+
+/// The sample and time slice for readers that do not apply them themselves.
+struct Filtered {
+    inner: Box<dyn InstanceStream>,
+    sample: Option<f64>,
+    start_s: Option<f64>,
+    end_s: Option<f64>,
+    dropped: u64,
+    stats: ReadStats,
+}
+
+impl Filtered {
+    fn new(inner: Box<dyn InstanceStream>, spec: &Spec) -> Filtered {
+        Filtered {
+            stats: inner.stats().clone(),
+            inner,
+            sample: spec.sample,
+            start_s: spec.start_s,
+            end_s: spec.end_s,
+            dropped: 0,
+        }
+    }
+
+    fn keeps(&self, i: &Instance) -> bool {
+        let start = i.start_s.unwrap_or(f64::NEG_INFINITY);
+        let end = i.end_s.unwrap_or(f64::INFINITY);
+        self.sample.is_none_or(|f| in_sample(i.name.as_bytes(), f))
+            && self.end_s.is_none_or(|e| start < e)
+            && self.start_s.is_none_or(|s| end > s)
+    }
+}
+
+impl Iterator for Filtered {
+    type Item = Result<Instance, EstateError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let out = loop {
+            match self.inner.next() {
+                Some(Ok(i)) if !self.keeps(&i) => self.dropped += 1,
+                other => break other,
+            }
+        };
+        // The inner counts, with the instances dropped here moved from records to filtered.
+        let inner = self.inner.stats();
+        self.stats.rows = inner.rows;
+        self.stats.skipped = inner.skipped;
+        self.stats.records = inner.records - self.dropped;
+        self.stats.filtered = inner.filtered + self.dropped;
+        if self.stats.first_errors.len() != inner.first_errors.len() {
+            self.stats.first_errors = inner.first_errors.clone();
+        }
+        out
+    }
+}
+
+impl InstanceStream for Filtered {
+    fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+}
+
+/// The sample and time slice on a usage stream.
+struct FilteredUsage {
+    inner: Box<dyn UsageStream>,
+    sample: Option<f64>,
+    start_s: Option<f64>,
+    end_s: Option<f64>,
+}
+
+impl FilteredUsage {
+    fn new(inner: Box<dyn UsageStream>, spec: &Spec) -> FilteredUsage {
+        FilteredUsage {
+            inner,
+            sample: spec.sample,
+            start_s: spec.start_s,
+            end_s: spec.end_s,
+        }
+    }
+}
+
+impl UsageStream for FilteredUsage {
+    fn next_point(&mut self) -> Result<Option<UsagePoint<'_>>, EstateError> {
+        let (sample, start, end) = (self.sample, self.start_s, self.end_s);
+        loop {
+            // Peek with a short borrow, then re-borrow to return: the lending stream cannot
+            // hand out a point and keep looping over the same borrow.
+            let keep = match self.inner.next_point()? {
+                None => return Ok(None),
+                Some(p) => {
+                    sample.is_none_or(|f| in_sample(p.vm.as_bytes(), f))
+                        && start.is_none_or(|s| p.time_s >= s)
+                        && end.is_none_or(|e| p.time_s < e)
+                }
+            };
+            if keep {
+                break;
+            }
+        }
+        Ok(self.inner.current())
+    }
+
+    fn stats(&self) -> &ReadStats {
+        self.inner.stats()
+    }
+
+    fn current(&self) -> Option<UsagePoint<'_>> {
+        self.inner.current()
     }
 }
 

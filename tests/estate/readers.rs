@@ -520,3 +520,101 @@ fn gzip_input_is_read_transparently() {
         .unwrap();
     assert_eq!(from_gz, vmtable(&AzureOptions::default()));
 }
+
+#[test]
+fn one_entry_point_opens_every_format() {
+    use capsim::estate::{Format, Spec, open, open_usage};
+    let count = |spec: &Spec| -> (usize, usize, usize) {
+        let e = open(spec).unwrap();
+        let hosts = e.hosts.len();
+        let n = e.instances.count();
+        let mut u = 0;
+        if let Some(mut s) = open_usage(spec).unwrap() {
+            while s.next_point().unwrap().is_some() {
+                u += 1;
+            }
+        }
+        (n, hosts, u)
+    };
+    assert_eq!(
+        count(&Spec::new(Format::Rvtools, fixture("rvtools"))),
+        (5, 3, 0)
+    );
+    let mut k = Spec::new(Format::Kubernetes, fixture("kubernetes/pods.json"));
+    k.nodes = Some(fixture("kubernetes/nodes.json"));
+    assert_eq!(count(&k), (3, 2, 0));
+    let mut a = Spec::new(Format::AzureV2, fixture("azure/vmtable-v2.csv"));
+    a.usage = vec![fixture("azure/vm_cpu_readings-file-1-of-1.csv")];
+    assert_eq!(count(&a), (5, 0, 7));
+    let mut a1 = Spec::new(Format::AzureV1, fixture("azure/vmtable-v1.csv"));
+    a1.presort = true;
+    assert_eq!(count(&a1), (2, 0, 0));
+    assert_eq!(
+        count(&Spec::new(
+            Format::Bitbrains,
+            fixture("bitbrains/fastStorage")
+        )),
+        (2, 0, 5)
+    );
+    let mut al = Spec::new(Format::Alibaba, fixture("alibaba/container_meta.csv"));
+    al.usage = vec![fixture("alibaba/container_usage.csv")];
+    al.presort = true;
+    assert_eq!(count(&al), (3, 0, 3));
+    let mut g = Spec::new(Format::Generic, fixture("generic/workloads.csv"));
+    g.usage = vec![fixture("generic/usage.csv")];
+    assert_eq!(count(&g), (3, 0, 4));
+
+    // The slice applies to formats whose reader has none of its own: generic workloads
+    // alive in [100, 200) are api-1 (0–3600), api-2 (60–) and batch-1 (120–1800); samples
+    // at 100 ≤ t < 200: none.
+    g.start_s = Some(100.0);
+    g.end_s = Some(200.0);
+    assert_eq!(count(&g), (3, 0, 0));
+    g.start_s = Some(2000.0);
+    g.end_s = None;
+    let mut e = open(&g).unwrap();
+    let names: Vec<String> = e.instances.by_ref().map(|i| i.unwrap().name).collect();
+    assert_eq!(names, ["api-1", "api-2"], "batch-1 ended at 1800");
+    let st = e.instances.stats();
+    assert_eq!((st.rows, st.records, st.filtered), (3, 2, 1));
+
+    // The sample keeps the same names as the hash says, in any format.
+    let mut r = Spec::new(Format::Rvtools, fixture("rvtools"));
+    r.sample = Some(0.5);
+    let kept: Vec<String> = open(&r)
+        .unwrap()
+        .instances
+        .map(|i| i.unwrap().name)
+        .collect();
+    let all: Vec<String> = open(&Spec::new(Format::Rvtools, fixture("rvtools")))
+        .unwrap()
+        .instances
+        .map(|i| i.unwrap().name)
+        .collect();
+    let want: Vec<String> = all
+        .into_iter()
+        .filter(|n| in_sample(n.as_bytes(), 0.5))
+        .collect();
+    assert_eq!(kept, want);
+}
+
+#[test]
+fn options_a_format_cannot_use_are_refused() {
+    use capsim::estate::{Format, Spec, open};
+    let mut r = Spec::new(Format::Rvtools, fixture("rvtools"));
+    r.nodes = Some(fixture("kubernetes/nodes.json"));
+    let e = open(&r).err().unwrap().to_string();
+    assert_eq!(e, "`nodes` does not apply to format `rvtools`");
+    let mut r = Spec::new(Format::Rvtools, fixture("rvtools"));
+    r.usage = vec![fixture("generic/usage.csv")];
+    assert!(open(&r).is_err());
+    let mut g = Spec::new(Format::Generic, fixture("generic/workloads.csv"));
+    g.sample = Some(0.0);
+    assert!(
+        open(&g)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("expected a fraction in (0, 1]")
+    );
+}
