@@ -322,6 +322,36 @@ pub struct TimelineRow {
     pub mem_saved_mib: f64,
 }
 
+impl TimelineRow {
+    /// The row's columns in `timeline.csv`, in [`TimelineRow::fields`] order.
+    pub const COLUMNS: [&'static str; 9] = [
+        "host",
+        "time_s",
+        "pages_shared",
+        "pages_sharing",
+        "pages_unshared",
+        "pages_volatile",
+        "full_scans",
+        "ksmd_cpu_cores",
+        "mem_saved_mib",
+    ];
+
+    /// The row as text fields (floats in their shortest exact form).
+    pub fn fields(&self) -> [String; 9] {
+        [
+            self.host.to_string(),
+            format!("{}", self.time_s),
+            self.pages_shared.to_string(),
+            self.pages_sharing.to_string(),
+            self.pages_unshared.to_string(),
+            self.pages_volatile.to_string(),
+            self.full_scans.to_string(),
+            format!("{}", self.ksmd_cpu_cores),
+            format!("{}", self.mem_saved_mib),
+        ]
+    }
+}
+
 /// Quantile levels at which distributions are written to `summary.json`.
 pub const CDF_LEVELS: [f64; 23] = [
     0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95,

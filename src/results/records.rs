@@ -8,7 +8,6 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
 
 use crate::diagnostics::{Error, InputError, Result};
 use crate::metrics::{QuantileSketch, RunMetrics, TimelineRow};
@@ -122,45 +121,20 @@ pub fn results_csv(axes: &[String], points: &[PointRecords]) -> Result<Vec<u8>> 
         .map_err(|e| Error::Runtime(format!("results.csv: {e}")))
 }
 
-/// One row of `timeline.csv`: which replication of which configuration, and one host's
-/// KSM counters at one sample time. The same type writes the file and reads it back.
-#[derive(Deserialize, Clone, Debug, PartialEq)]
+/// One row of `timeline.csv`: which replication of which configuration, and the
+/// simulator's [`TimelineRow`] (one host's KSM counters at one sample time). The same
+/// type writes the file and reads it back.
+#[derive(Clone, Debug, PartialEq)]
 pub struct TimelineRecord {
-    /// Absent in files written before sweeps had points (read as 0).
-    #[serde(default)]
     pub point: u64,
     pub placement: String,
     pub host_type: String,
     pub replication: u64,
-    /// Absent in files written before hosts were told apart (read as 0).
-    #[serde(default)]
-    pub host: u32,
-    pub time_s: f64,
-    pub pages_shared: u64,
-    pub pages_sharing: u64,
-    pub pages_unshared: u64,
-    pub pages_volatile: u64,
-    pub full_scans: u64,
-    pub ksmd_cpu_cores: f64,
-    pub mem_saved_mib: f64,
+    pub row: TimelineRow,
 }
 
-/// `timeline.csv`'s columns, in order: the field names of [`TimelineRecord`].
-pub const TIMELINE_COLUMNS: [&str; 13] = [
-    "point",
-    "placement",
-    "host_type",
-    "replication",
-    "host",
-    "time_s",
-    "pages_shared",
-    "pages_sharing",
-    "pages_unshared",
-    "pages_volatile",
-    "full_scans",
-    "ksmd_cpu_cores",
-    "mem_saved_mib",
-];
+/// The key columns of `timeline.csv`, before [`TimelineRow::COLUMNS`].
+const TIMELINE_KEYS: [&str; 4] = ["point", "placement", "host_type", "replication"];
 
 impl TimelineRecord {
     fn new(
@@ -174,35 +148,75 @@ impl TimelineRecord {
             placement: config.placement.clone(),
             host_type: config.host_type.clone(),
             replication: replication as u64,
-            host: row.host,
-            time_s: row.time_s,
-            pages_shared: row.pages_shared,
-            pages_sharing: row.pages_sharing,
-            pages_unshared: row.pages_unshared,
-            pages_volatile: row.pages_volatile,
-            full_scans: row.full_scans,
-            ksmd_cpu_cores: row.ksmd_cpu_cores,
-            mem_saved_mib: row.mem_saved_mib,
+            row: row.clone(),
         }
     }
 
-    /// The CSV fields in [`TIMELINE_COLUMNS`] order (floats in their shortest exact form).
-    fn fields(&self) -> [String; 13] {
+    /// The CSV fields: the keys, then the row's (floats in their shortest exact form).
+    fn fields(&self) -> impl Iterator<Item = String> + '_ {
         [
             self.point.to_string(),
             self.placement.clone(),
             self.host_type.clone(),
             self.replication.to_string(),
-            self.host.to_string(),
-            format!("{}", self.time_s),
-            self.pages_shared.to_string(),
-            self.pages_sharing.to_string(),
-            self.pages_unshared.to_string(),
-            self.pages_volatile.to_string(),
-            self.full_scans.to_string(),
-            format!("{}", self.ksmd_cpu_cores),
-            format!("{}", self.mem_saved_mib),
         ]
+        .into_iter()
+        .chain(self.row.fields())
+    }
+
+    /// Reads one record by column name; `point` and `host` may be absent (files written
+    /// before sweeps had points and hosts were told apart read them as 0).
+    fn read(
+        header: &csv::StringRecord,
+        record: &csv::StringRecord,
+    ) -> std::result::Result<Self, String> {
+        let get = |name: &str| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .and_then(|i| record.get(i))
+        };
+        let text = |name: &str| {
+            get(name)
+                .map(str::to_string)
+                .ok_or(format!("no `{name}` column"))
+        };
+        let number = |name: &str, optional: bool| -> std::result::Result<f64, String> {
+            match get(name) {
+                None if optional => Ok(0.0),
+                None => Err(format!("no `{name}` column")),
+                Some(v) => v
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| format!("`{name}` = {v:?} is not a number")),
+            }
+        };
+        let count = |name: &str, optional: bool| -> std::result::Result<u64, String> {
+            let x = number(name, optional)?;
+            if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 2f64.powi(63) {
+                Ok(x as u64)
+            } else {
+                Err(format!("`{name}` = {x} is not a count"))
+            }
+        };
+        Ok(TimelineRecord {
+            point: count("point", true)?,
+            placement: text("placement")?,
+            host_type: text("host_type")?,
+            replication: count("replication", false)?,
+            row: TimelineRow {
+                host: u32::try_from(count("host", true)?)
+                    .map_err(|_| "`host` is too large".to_string())?,
+                time_s: number("time_s", false)?,
+                pages_shared: count("pages_shared", false)?,
+                pages_sharing: count("pages_sharing", false)?,
+                pages_unshared: count("pages_unshared", false)?,
+                pages_volatile: count("pages_volatile", false)?,
+                full_scans: count("full_scans", false)?,
+                ksmd_cpu_cores: number("ksmd_cpu_cores", false)?,
+                mem_saved_mib: number("mem_saved_mib", false)?,
+            },
+        })
     }
 }
 
@@ -215,7 +229,8 @@ pub fn timeline_csv(points: &[PointRecords]) -> Result<Option<Vec<u8>>> {
     }
     let error = csv_error("timeline.csv");
     let mut w = csv::Writer::from_writer(vec![]);
-    w.write_record(TIMELINE_COLUMNS).map_err(&error)?;
+    w.write_record(TIMELINE_KEYS.iter().chain(&TimelineRow::COLUMNS))
+        .map_err(&error)?;
     for point in points {
         for config in &point.configs {
             for (replication, run) in config.runs.iter().enumerate() {
@@ -247,12 +262,21 @@ pub fn read_timeline(dir: &Path) -> Result<Option<Vec<TimelineRecord>>> {
     };
     let mut reader =
         csv::Reader::from_path(&p).map_err(|e| bad(None, format!("cannot read: {e}")))?;
+    let header = reader
+        .headers()
+        .map_err(|e| bad(Some(1), format!("bad header: {e}")))?
+        .clone();
     let mut rows = vec![];
-    for record in reader.deserialize::<TimelineRecord>() {
-        rows.push(record.map_err(|e| {
+    for record in reader.records() {
+        let record = record.map_err(|e| {
             let line = e.position().map(|p| p.line() as usize);
             bad(line, format!("bad timeline row: {e}"))
-        })?);
+        })?;
+        let line = record.position().map(|p| p.line() as usize);
+        rows.push(
+            TimelineRecord::read(&header, &record)
+                .map_err(|m| bad(line, format!("bad timeline row: {m}")))?,
+        );
     }
     Ok(Some(rows))
 }

@@ -780,18 +780,18 @@ pub(super) fn ksm_timeline(
             let Some(placement_index) = order.iter().position(|p| p == &r.placement) else {
                 continue;
             };
-            if !r.time_s.is_finite() || r.time_s < 0.0 {
+            if !r.row.time_s.is_finite() || r.row.time_s < 0.0 {
                 continue;
             }
             let e = sums
                 .entry(placement_index)
                 .or_default()
-                .entry(r.time_s.to_bits())
+                .entry(r.row.time_s.to_bits())
                 .or_insert(([0.0; 4], 0.0));
-            e.0[0] += r.pages_sharing as f64;
-            e.0[1] += r.pages_shared as f64;
-            e.0[2] += r.mem_saved_mib / 1024.0;
-            e.0[3] += r.ksmd_cpu_cores;
+            e.0[0] += r.row.pages_sharing as f64;
+            e.0[1] += r.row.pages_shared as f64;
+            e.0[2] += r.row.mem_saved_mib / 1024.0;
+            e.0[3] += r.row.ksmd_cpu_cores;
             e.1 += 1.0;
         }
         if sums.is_empty() {
