@@ -149,8 +149,9 @@ for c in munged munge unmunge; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} with apt-get (their commands are absent)"
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+  # Wait for another apt/dpkg run to release its lock rather than fail at once.
+  apt-get -o DPkg::Lock::Timeout=300 update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q "${missing[@]}" >/dev/null
   installed_now=("${missing[@]}")
   ok "installed ${missing[*]}"
 else
