@@ -384,7 +384,8 @@ echo "scancel ${j2}_${cancelled}"
 scontrol release "$j2"
 wait_until "array job $j2 to finish" "$timeout_s" gone "$j2"
 show_tasks "$j2" "sweep array"
-expect_completed "$j2" $(seq 0 $((shards - 1)) | grep -vx "$cancelled")
+mapfile -t others < <(seq 0 $((shards - 1)) | grep -vx "$cancelled")
+expect_completed "$j2" "${others[@]}"
 line=$(tasks "$j2" | awk -v t="$cancelled" '$1 == t')
 [ -z "$line" ] || [[ $line == "$cancelled CANCELLED"* ]] || fail "task $cancelled was not cancelled: $line"
 ok "task $cancelled cancelled, the others completed"
