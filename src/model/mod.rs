@@ -3,6 +3,7 @@
 
 pub mod cpu;
 pub mod host;
+pub mod host_index;
 pub mod interference;
 pub mod ksm;
 pub mod layer;

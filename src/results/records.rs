@@ -8,7 +8,6 @@
 
 use std::path::Path;
 
-
 use crate::diagnostics::{Error, InputError, Result};
 use crate::metrics::{QuantileSketch, RunMetrics, TimelineRow};
 use crate::ordered_map::OrderedMap;

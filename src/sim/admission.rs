@@ -2,8 +2,9 @@
 //! placement's policy, and what it commits there.
 
 use crate::engine::SimTime;
+use crate::model::host_index::{HostUse, Request};
 use crate::model::memory::MemPart;
-use crate::model::placement::{Footprint, Policy, VmPer};
+use crate::model::placement::{Footprint, VmPer};
 
 use super::state::{Gauge, NONE, Vm, World};
 
@@ -25,9 +26,7 @@ impl World<'_> {
                 self.pagecache_saved(h, fp.image_kib as i64);
             }
             self.add_workload_parts(h, &fp, 0);
-            self.hosts[h].cpu_reserved_ucores += fp.wl_cpu_reserve_ucores;
-            self.gauges
-                .add(Gauge::CpuReserved, fp.wl_cpu_reserve_ucores as f64);
+            self.reserve_cpu(h, fp.wl_cpu_reserve_ucores as i64);
             self.note_host_use(h, was_used);
             let others = self.hosts[h].starts_in_flight;
             let delay = self.sample_starts(0, pl.layers.len(), others);
@@ -55,47 +54,101 @@ impl World<'_> {
         Some((h, vm, delay))
     }
 
-    /// The host for a new workload or VM under the placement's policy.
+    /// Changes host `h`'s CPU reservation by `delta` µcores.
+    pub(super) fn reserve_cpu(&mut self, h: usize, delta: i64) {
+        let host = &mut self.hosts[h];
+        host.cpu_reserved_ucores = host.cpu_reserved_ucores.saturating_add_signed(delta);
+        self.gauges.add(Gauge::CpuReserved, delta as f64);
+        self.mark_for_admission(h);
+    }
+
+    /// Host `h`'s reservation, committed memory or images changed: the admission index
+    /// learns it before the next query.
+    pub(super) fn mark_for_admission(&mut self, h: usize) {
+        if !self.index_stale[h] {
+            self.index_stale[h] = true;
+            self.stale_hosts.push(h as u32);
+        }
+    }
+
+    /// What host `h` uses against the admission limits.
+    fn host_use(&self, h: usize) -> HostUse {
+        HostUse {
+            cpu_ucores: self.hosts[h].cpu_reserved_ucores,
+            mem_kib: self.hosts[h].mem.committed_kib(),
+        }
+    }
+
+    /// The host for a new workload or VM under the placement's policy, from the host
+    /// index ([`crate::model::host_index::HostIndex`]); checked mode compares it with a full scan.
     pub(super) fn find_host(
-        &self,
+        &mut self,
         cpu_ucores: u64,
         mem_kib: u64,
         image: Option<(u32, u64)>,
     ) -> Option<usize> {
-        let mut best: Option<(usize, f64)> = None;
-        for (i, h) in self.hosts.iter().enumerate() {
-            let extra = match image {
-                Some((img, kib)) if !h.mem.has_image(img) => kib,
-                _ => 0,
-            };
-            let cpu_after = h.cpu_reserved_ucores + cpu_ucores;
-            let mem_after = h.mem.committed_kib() + mem_kib + extra;
-            if cpu_after > self.reservable_ucores || mem_after > self.admissible_kib {
-                continue;
-            }
-            let load = Policy::load_after(
-                cpu_after,
-                self.reservable_ucores,
-                mem_after,
-                self.admissible_kib,
-            );
-            if self.pl.policy.prefers(load, best.map(|(_, b)| b)) {
-                best = Some((i, load));
-                if self.pl.policy == Policy::FirstFit {
-                    break;
-                }
+        for k in 0..self.stale_hosts.len() {
+            let h = self.stale_hosts[k] as usize;
+            self.index_stale[h] = false;
+            let used = self.host_use(h);
+            let mem = &self.hosts[h].mem;
+            self.host_index.update(h, used, |img| mem.has_image(img));
+        }
+        self.stale_hosts.clear();
+        let request = Request {
+            cpu_ucores,
+            mem_kib,
+            image,
+        };
+        let hosts = &self.hosts;
+        let has_image = |h: usize, img: u32| hosts[h].mem.has_image(img);
+        if self.check {
+            let used: Vec<HostUse> = (0..hosts.len()).map(|h| self.host_use(h)).collect();
+            if let Err(e) = self.host_index.verify(&used, request, has_image) {
+                self.violation = Some(e);
             }
         }
-        best.map(|(i, _)| i)
+        self.host_index.choose(request, has_image)
     }
 
-    pub(super) fn pick_open_vm(&self, key: usize) -> Option<u32> {
-        let list = &self.open[key];
-        let policy = self.pl.policy;
-        list.iter().copied().min_by_key(|&vm| {
-            let v = &self.vms[vm as usize];
-            policy.vm_rank(v.host, v.used, vm)
-        })
+    /// The open VM of `key` that takes the next workload: the smallest
+    /// [`crate::model::placement::Policy::vm_rank`], from the ordered set of the key's
+    /// open VMs; checked mode compares it with a scan of every VM.
+    pub(super) fn pick_open_vm(&mut self, key: usize) -> Option<u32> {
+        let pick = self
+            .open_vms
+            .first_at_least(self.open[key], i64::MIN, i64::MIN);
+        if self.check {
+            let policy = self.pl.policy;
+            let scan = (0..self.vms.len() as u32)
+                .filter(|&vm| {
+                    let v = &self.vms[vm as usize];
+                    v.alive && v.key as usize == key && v.used < self.pl.slots
+                })
+                .min_by_key(|&vm| {
+                    let v = &self.vms[vm as usize];
+                    policy.vm_rank(v.host, v.used, vm)
+                });
+            if scan != pick {
+                self.violation = Some(format!(
+                    "open-VM index chose {pick:?}, a scan {scan:?}, for key {key}"
+                ));
+            }
+        }
+        pick
+    }
+
+    /// Files VM `vm` under its key by its current rank while it has a free slot, and
+    /// takes it out when it is full or gone.
+    pub(super) fn file_vm(&mut self, vm: u32) {
+        let v = &self.vms[vm as usize];
+        let root = &mut self.open[v.key as usize];
+        if v.alive && v.used < self.pl.slots {
+            let (rank, _) = self.pl.policy.vm_rank(v.host, v.used, vm);
+            self.open_vms.set(root, vm, rank, 0);
+        } else {
+            self.open_vms.remove(root, vm);
+        }
     }
 
     pub(super) fn create_vm(&mut self, h: usize, c: usize, key: u32, tenant: u32) -> u32 {
@@ -108,9 +161,7 @@ impl World<'_> {
             self.mem_add(h, MemPart::Layer(pos), fp.unit_layer_kib[pos]);
             self.hosts[h].background[pos] += self.pl.layers[pos].cpu_background_cores;
         }
-        self.hosts[h].cpu_reserved_ucores += fp.unit_cpu_reserve_ucores;
-        self.gauges
-            .add(Gauge::CpuReserved, fp.unit_cpu_reserve_ucores as f64);
+        self.reserve_cpu(h, fp.unit_cpu_reserve_ucores as i64);
         self.hosts[h].units += 1;
         self.hosts[h].vcpus += fp.vm_vcpus;
         self.gauges.add(Gauge::Vms, 1.0);
@@ -126,7 +177,6 @@ impl World<'_> {
             used: 0,
             ready_at: self.q.now().after(SimTime::from_secs_f64(boot)),
             alive: true,
-            open_pos: NONE,
         };
         let id = match self.free_vms.pop() {
             Some(id) => {
@@ -138,9 +188,8 @@ impl World<'_> {
                 (self.vms.len() - 1) as u32
             }
         };
-        let list = &mut self.open[key as usize];
-        self.vms[id as usize].open_pos = list.len() as u32;
-        list.push(id);
+        self.open_vms.grow(self.vms.len());
+        self.file_vm(id);
         self.add_guest_memory(id);
         // The new VM's host load changed: CPU background now runs there.
         self.recompute_cpu(h);
@@ -155,28 +204,8 @@ impl World<'_> {
         if self.vms[vm as usize].used >= 1 {
             self.pagecache_saved(h, fp.image_kib as i64);
         }
-        let v = &mut self.vms[vm as usize];
-        v.used += 1;
-        if v.used == self.pl.slots {
-            self.close_vm(vm);
-        }
-    }
-
-    /// Removes a full (or dying) VM from its key's open list.
-    pub(super) fn close_vm(&mut self, vm: u32) {
-        let (key, pos) = {
-            let v = &self.vms[vm as usize];
-            (v.key as usize, v.open_pos)
-        };
-        if pos == NONE {
-            return;
-        }
-        let list = &mut self.open[key];
-        list.swap_remove(pos as usize);
-        if let Some(&moved) = list.get(pos as usize) {
-            self.vms[moved as usize].open_pos = pos;
-        }
-        self.vms[vm as usize].open_pos = NONE;
+        self.vms[vm as usize].used += 1;
+        self.file_vm(vm);
     }
 
     pub(super) fn leave_vm(&mut self, vm: u32) {
@@ -188,15 +217,12 @@ impl World<'_> {
         self.vms[vm as usize].used -= 1;
         if self.vms[vm as usize].used > 0 {
             self.pagecache_saved(h, -(fp.image_kib as i64));
-            if self.vms[vm as usize].open_pos == NONE {
-                let key = self.vms[vm as usize].key as usize;
-                self.vms[vm as usize].open_pos = self.open[key].len() as u32;
-                self.open[key].push(vm);
-            }
+            self.file_vm(vm);
             return;
         }
         // Empty: shut the VM down and give its reservation back.
-        self.close_vm(vm);
+        self.vms[vm as usize].alive = false;
+        self.file_vm(vm);
         self.remove_guest_memory(vm);
         self.mem_sub(h, MemPart::Unused, u64::from(fp.slots) * fp.slot_kib());
         self.mem_sub(h, MemPart::GuestOs, fp.guest_os_kib);
@@ -205,13 +231,10 @@ impl World<'_> {
             self.mem_sub(h, MemPart::Layer(pos), fp.unit_layer_kib[pos]);
             self.hosts[h].background[pos] -= self.pl.layers[pos].cpu_background_cores;
         }
-        self.hosts[h].cpu_reserved_ucores -= fp.unit_cpu_reserve_ucores;
-        self.gauges
-            .add(Gauge::CpuReserved, -(fp.unit_cpu_reserve_ucores as f64));
+        self.reserve_cpu(h, -(fp.unit_cpu_reserve_ucores as i64));
         self.hosts[h].units -= 1;
         self.hosts[h].vcpus -= fp.vm_vcpus;
         self.gauges.add(Gauge::Vms, -(1.0));
-        self.vms[vm as usize].alive = false;
         self.free_vms.push(vm);
     }
 

@@ -166,9 +166,7 @@ impl World<'_> {
             } else {
                 self.pagecache_saved(h, -(fp.image_kib as i64));
             }
-            self.hosts[h].cpu_reserved_ucores -= fp.wl_cpu_reserve_ucores;
-            self.gauges
-                .add(Gauge::CpuReserved, -(fp.wl_cpu_reserve_ucores as f64));
+            self.reserve_cpu(h, -(fp.wl_cpu_reserve_ucores as i64));
         } else {
             self.leave_vm(vm);
         }

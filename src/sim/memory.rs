@@ -10,6 +10,7 @@ impl World<'_> {
     pub(super) fn mem_add(&mut self, h: usize, part: MemPart, kib: u64) {
         self.hosts[h].mem.add(part, kib);
         self.gauges.add(Gauge::Memory(part), kib as f64);
+        self.mark_for_admission(h);
     }
 
     pub(super) fn mem_sub(&mut self, h: usize, part: MemPart, kib: u64) {
@@ -17,6 +18,7 @@ impl World<'_> {
             self.violation = Some(format!("host {h}: memory part {part:?} below zero"));
         }
         self.gauges.add(Gauge::Memory(part), -(kib as f64));
+        self.mark_for_admission(h);
     }
 
     /// Adds `delta` KiB of page-cache sharing (an image held once for several users).

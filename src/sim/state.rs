@@ -9,6 +9,7 @@ use crate::engine::{EventQueue, Generations, SimTime};
 use crate::metrics::{QuantileSketch, TimelineRow};
 use crate::model::cpu::{CpuBreakdown, CpuPart};
 use crate::model::host::HostType;
+use crate::model::host_index::{EMPTY_SET, Forest, HostIndex, HostUse};
 use crate::model::interference::PerResource;
 use crate::model::ksm::{Ksm, RegionId};
 use crate::model::memory::{HostMemory, MemPart};
@@ -188,8 +189,6 @@ pub(super) struct Vm {
     pub(super) used: u32,
     pub(super) ready_at: SimTime,
     pub(super) alive: bool,
-    /// Index in `open[key]`, or NONE when full.
-    pub(super) open_pos: u32,
 }
 
 pub(super) struct World<'a> {
@@ -201,6 +200,10 @@ pub(super) struct World<'a> {
     pub(super) hosts: Vec<Host>,
     pub(super) instances: Vec<Instance>,
     pub(super) free_instances: Vec<u32>,
+    /// Admission's index over the hosts, and the hosts changed since it last heard.
+    pub(super) host_index: HostIndex,
+    pub(super) index_stale: Vec<bool>,
+    pub(super) stale_hosts: Vec<u32>,
     /// Generation of each instance slot: events carry it, a departure bumps it.
     pub(super) instance_generations: Generations,
     /// Generation of each host's ksmd: only its latest scheduled event is live.
@@ -208,7 +211,10 @@ pub(super) struct World<'a> {
     pub(super) vms: Vec<Vm>,
     pub(super) free_vms: Vec<u32>,
     /// VMs with a free slot, per (class, tenant-or-shared) key.
-    pub(super) open: Vec<Vec<u32>>,
+    /// Per (class, tenant-or-shared) key: the root of its set of VMs with a free slot,
+    /// ordered by the policy's rank.
+    pub(super) open: Vec<u32>,
+    pub(super) open_vms: Forest,
     pub(super) key_base: Vec<u32>,
     pub(super) class_rng: Vec<Xoshiro256PlusPlus>,
     pub(super) class_seq: Vec<u64>,
@@ -304,6 +310,16 @@ impl<'a> World<'a> {
             hosts: vec![Host::default(); ht.count as usize],
             instances: vec![],
             free_instances: vec![],
+            host_index: HostIndex::new(
+                pl.policy,
+                HostUse {
+                    cpu_ucores: (ht.cpu_reservable() * 1e6).floor() as u64,
+                    mem_kib: (ht.memory_admissible_mib() * 1024.0).floor().max(0.0) as u64,
+                },
+                ht.count as usize,
+            ),
+            index_stale: vec![false; ht.count as usize],
+            stale_hosts: vec![],
             instance_generations: Generations::new(),
             ksm_generations: {
                 let mut g = Generations::new();
@@ -312,7 +328,8 @@ impl<'a> World<'a> {
             },
             vms: vec![],
             free_vms: vec![],
-            open: vec![vec![]; n_keys as usize],
+            open: vec![EMPTY_SET; n_keys as usize],
+            open_vms: Forest::default(),
             key_base,
             class_rng,
             class_seq: vec![0; sc.workloads.len()],
