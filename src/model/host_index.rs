@@ -11,8 +11,6 @@
 //! How each policy is answered:
 //! - **First-fit** descends a segment tree over host order whose nodes hold the largest
 //!   free CPU and free memory below them, skipping subtrees that cannot hold the request.
-//!   A host that passes the bound but not the exact check (its image term) sends the
-//!   descent on to the next candidate.
 //! - **Spread** is a branch-and-bound descent of the same tree: a subtree's largest free
 //!   CPU and memory give the lowest load any of its hosts can be left at (the load is
 //!   monotone in what is used), so subtrees that cannot beat the best host found so far —
@@ -22,13 +20,14 @@
 //!   free CPU or the one with the least (effective) free memory. Each is the first entry
 //!   of an ordered tree keyed by (free, host) whose nodes also keep the largest free of the
 //!   other resource below them, which prunes hosts that fit one way but not the other.
-//!   The image term shifts a host's effective free memory, so those two trees are kept
-//!   per *view* (no image, or one (image, size) a container class carries).
 //!
-//! Cost: an update is O(log H) per tree; a query visits O(log H) nodes when the bounds
-//! prune (the common case), and more only when many hosts pass a subtree's bound but
-//! fail their exact check (the image term for first-fit and spread, which is bounded by
-//! the hosts whose free memory lies within one image size of the request).
+//! The image term shifts a host's free memory as a container of that image sees it, so
+//! the trees are kept per *view*: no image term (VMs), or one (image, size) a container
+//! class carries. Within a view every bound is exact.
+//!
+//! Cost: an update is O(log H) per tree and view; first-fit and best-fit queries visit
+//! O(log H) nodes; spread's branch and bound visits O(log H) nodes when the best host is
+//! unique and more when many hosts tie (measured in `benches/scale.rs`).
 
 use crate::model::placement::Policy;
 
@@ -105,43 +104,36 @@ pub struct HostIndex {
     policy: Policy,
     limits: HostUse,
     used: Vec<HostUse>,
-    /// Segment tree (first-fit, spread): per node the largest free CPU and free memory
-    /// below it; leaves at `leaves + i`.
+    /// Leaves of every view's segment tree (hosts rounded up to a power of two).
     leaves: usize,
-    max_free: Vec<(i64, i64)>,
-    /// Best-fit: one pair of ordered trees per view.
+    /// One view per image term a request has carried (built on first use).
     views: Vec<View>,
 }
 
-/// Best-fit's trees for one image term: `None` (VMs: no image term) or one (image, KiB).
+/// The hosts as requests with one image term see them: `None` (VMs, no image term) or
+/// (image, KiB a host lacking it must also commit). A host's *effective* free memory is
+/// its free memory less the image term when it lacks the image, so every bound below is
+/// exact for the requests of this view.
 #[derive(Clone, Debug)]
 struct View {
     image: Option<(u32, u64)>,
-    /// Hosts keyed by (free CPU, host), each node keeping the largest effective free
-    /// memory below it.
-    by_cpu: Treap,
-    /// Hosts keyed by (effective free memory, host), keeping the largest free CPU.
-    by_mem: Treap,
+    /// Segment tree over host order (first-fit, spread): per node the largest free CPU
+    /// and effective free memory below it; leaves at `leaves + i`, padding at i64::MIN.
+    max_free: Vec<(i64, i64)>,
+    /// Best-fit only: hosts keyed by (free CPU, host) keeping the largest effective free
+    /// memory, and keyed by (effective free memory, host) keeping the largest free CPU.
+    by_cpu: Option<Treap>,
+    by_mem: Option<Treap>,
 }
 
 impl HostIndex {
     /// An index over `hosts` empty hosts, each admitting `limits`.
     pub fn new(policy: Policy, limits: HostUse, hosts: usize) -> HostIndex {
-        let leaves = hosts.next_power_of_two().max(1);
-        let free = (limits.cpu_ucores as i64, limits.mem_kib as i64);
-        let mut max_free = vec![(i64::MIN, i64::MIN); 2 * leaves];
-        for leaf in &mut max_free[leaves..leaves + hosts] {
-            *leaf = free;
-        }
-        for n in (1..leaves).rev() {
-            max_free[n] = pair_max(max_free[2 * n], max_free[2 * n + 1]);
-        }
         HostIndex {
             policy,
             limits,
             used: vec![HostUse::default(); hosts],
-            leaves,
-            max_free,
+            leaves: hosts.next_power_of_two().max(1),
             views: vec![],
         }
     }
@@ -166,81 +158,70 @@ impl HostIndex {
         )
     }
 
-    /// Host `i` now uses `u`; `has_image(image)` says which images it holds (for the
-    /// best-fit views).
+    /// Host `i` now uses `u`; `has_image(image)` says which images it holds.
     pub fn update(&mut self, i: usize, u: HostUse, has_image: impl Fn(u32) -> bool) {
         self.used[i] = u;
         let free = self.free(u);
-        let mut n = self.leaves + i;
-        self.max_free[n] = free;
-        while n > 1 {
-            n /= 2;
-            self.max_free[n] = pair_max(self.max_free[2 * n], self.max_free[2 * n + 1]);
-        }
+        let leaves = self.leaves;
         for v in &mut self.views {
             let mem = effective(free.1, v.image, &has_image);
-            v.by_cpu.set(i as u32, free.0, mem);
-            v.by_mem.set(i as u32, mem, free.0);
+            let mut n = leaves + i;
+            v.max_free[n] = (free.0, mem);
+            while n > 1 {
+                n /= 2;
+                v.max_free[n] = pair_max(v.max_free[2 * n], v.max_free[2 * n + 1]);
+            }
+            if let (Some(by_cpu), Some(by_mem)) = (&mut v.by_cpu, &mut v.by_mem) {
+                by_cpu.set(i as u32, free.0, mem);
+                by_mem.set(i as u32, mem, free.0);
+            }
         }
     }
 
     /// The host the policy picks for `request`, or None when none fits. `has_image(host,
-    /// image)` says whether a host holds an image. Needs `&mut` only to build a best-fit
-    /// view the first time a request carries its image term.
+    /// image)` says whether a host holds an image. Needs `&mut` only to build a view the
+    /// first time a request carries its image term.
     pub fn choose(
         &mut self,
         request: Request,
         has_image: impl Fn(usize, u32) -> bool,
     ) -> Option<usize> {
+        let v = self.view(request.image, &has_image);
+        let view = &self.views[v];
         match self.policy {
-            Policy::FirstFit => self.first_fit(1, request, &has_image),
+            Policy::FirstFit => self.first_fit(view, 1, request),
             Policy::Spread => {
                 let mut best = None;
-                self.spread(1, request, &has_image, &mut best);
+                self.spread(view, 1, request, &mut best);
                 best.map(|(i, _)| i)
             }
-            Policy::BestFit => self.best_fit(request, &has_image),
+            Policy::BestFit => self.best_fit(view, request),
         }
     }
 
     /// The first host index below node `n`.
     fn first_index(&self, n: usize) -> usize {
-        let mut n = n;
-        while n < self.leaves {
-            n *= 2;
-        }
-        n - self.leaves
+        let shift = self.leaves.trailing_zeros() - n.ilog2();
+        (n << shift) - self.leaves
     }
 
-    fn could_fit(&self, n: usize, r: Request) -> bool {
-        let (cpu, mem) = self.max_free[n];
+    fn could_fit(view: &View, n: usize, r: Request) -> bool {
+        let (cpu, mem) = view.max_free[n];
         cpu >= r.cpu_ucores as i64 && mem >= r.mem_kib as i64
     }
 
-    fn first_fit(
-        &self,
-        n: usize,
-        r: Request,
-        has_image: &impl Fn(usize, u32) -> bool,
-    ) -> Option<usize> {
-        if !self.could_fit(n, r) {
-            return None;
-        }
-        if n >= self.leaves {
-            let i = n - self.leaves;
-            return load_if_fits(self.limits, self.used[i], r, has_image, i).map(|_| i);
-        }
-        self.first_fit(2 * n, r, has_image)
-            .or_else(|| self.first_fit(2 * n + 1, r, has_image))
+    /// The load host `i` is left at; the view's effective free memory already holds the
+    /// image term.
+    fn load_at(&self, view: &View, i: usize, r: Request) -> f64 {
+        let (cpu, mem) = view.max_free[self.leaves + i];
+        self.load_with_free(cpu, mem, r)
     }
 
-    /// The lowest load any host below `n` can be left at (its largest free CPU and memory
-    /// taken together; the image term only raises it).
-    fn load_bound(&self, n: usize, r: Request) -> f64 {
-        let (cpu, mem) = self.max_free[n];
+    /// The load of a host with this much free CPU and (effective) memory after placing.
+    fn load_with_free(&self, cpu_free: i64, mem_free: i64, r: Request) -> f64 {
         // Padding leaves hold i64::MIN: saturate rather than overflow.
-        let cpu_used = (self.limits.cpu_ucores as i64).saturating_sub(cpu);
-        let mem_used = (self.limits.mem_kib as i64).saturating_sub(mem);
+        let cpu_used = (self.limits.cpu_ucores as i64).saturating_sub(cpu_free);
+        let mem_used = (self.limits.mem_kib as i64).saturating_sub(mem_free);
         Policy::load_after(
             (cpu_used.max(0) as u64) + r.cpu_ucores,
             self.limits.cpu_ucores,
@@ -249,60 +230,70 @@ impl HostIndex {
         )
     }
 
-    fn spread(
-        &self,
-        n: usize,
-        r: Request,
-        has_image: &impl Fn(usize, u32) -> bool,
-        best: &mut Option<(usize, f64)>,
-    ) {
-        if !self.could_fit(n, r) {
+    fn first_fit(&self, view: &View, n: usize, r: Request) -> Option<usize> {
+        if !Self::could_fit(view, n, r) {
+            return None;
+        }
+        if n >= self.leaves {
+            return Some(n - self.leaves);
+        }
+        self.first_fit(view, 2 * n, r)
+            .or_else(|| self.first_fit(view, 2 * n + 1, r))
+    }
+
+    /// The lowest load any host below `n` can be left at (its largest free CPU and
+    /// effective memory taken together; the load is monotone in what is used).
+    fn load_bound(&self, view: &View, n: usize, r: Request) -> f64 {
+        let (cpu, mem) = view.max_free[n];
+        self.load_with_free(cpu, mem, r)
+    }
+
+    fn spread(&self, view: &View, n: usize, r: Request, best: &mut Option<(usize, f64)>) {
+        if !Self::could_fit(view, n, r) {
             return;
         }
         if let Some((bi, bl)) = *best {
-            let bound = self.load_bound(n, r);
+            let bound = self.load_bound(view, n, r);
             if bound > bl || (bound == bl && self.first_index(n) > bi) {
                 return;
             }
         }
         if n >= self.leaves {
             let i = n - self.leaves;
-            if let Some(load) = load_if_fits(self.limits, self.used[i], r, has_image, i) {
-                let better = match *best {
-                    None => true,
-                    Some((bi, bl)) => load < bl || (load == bl && i < bi),
-                };
-                if better {
-                    *best = Some((i, load));
-                }
+            let load = self.load_at(view, i, r);
+            let better = match *best {
+                None => true,
+                Some((bi, bl)) => load < bl || (load == bl && i < bi),
+            };
+            if better {
+                *best = Some((i, load));
             }
             return;
         }
         // The more promising child first: its host tightens the bound for the other.
         let (a, b) = (2 * n, 2 * n + 1);
-        let (first, second) = if self.load_bound(b, r) < self.load_bound(a, r) {
+        let (first, second) = if self.load_bound(view, b, r) < self.load_bound(view, a, r) {
             (b, a)
         } else {
             (a, b)
         };
-        self.spread(first, r, has_image, best);
-        self.spread(second, r, has_image, best);
+        self.spread(view, first, r, best);
+        self.spread(view, second, r, best);
     }
 
-    fn best_fit(&mut self, r: Request, has_image: &impl Fn(usize, u32) -> bool) -> Option<usize> {
-        let v = self.view(r.image, has_image);
-        let view = &self.views[v];
+    fn best_fit(&self, view: &View, r: Request) -> Option<usize> {
+        let (Some(by_cpu), Some(by_mem)) = (&view.by_cpu, &view.by_mem) else {
+            return None;
+        };
         let need_cpu = r.cpu_ucores as i64;
         let need_mem = r.mem_kib as i64;
         // The least free CPU among hosts that fit, and the least effective free memory.
-        let by_cpu = view.by_cpu.first_at_least(need_cpu, need_mem);
-        let by_mem = view.by_mem.first_at_least(need_mem, need_cpu);
+        let least_cpu = by_cpu.first_at_least(need_cpu, need_mem);
+        let least_mem = by_mem.first_at_least(need_mem, need_cpu);
         let mut best: Option<(usize, f64)> = None;
-        for i in [by_cpu, by_mem].into_iter().flatten() {
+        for i in [least_cpu, least_mem].into_iter().flatten() {
             let i = i as usize;
-            let Some(load) = load_if_fits(self.limits, self.used[i], r, has_image, i) else {
-                continue;
-            };
+            let load = self.load_at(view, i, r);
             let better = match best {
                 None => true,
                 Some((bi, bl)) => load > bl || (load == bl && i < bi),
@@ -314,7 +305,7 @@ impl HostIndex {
         best.map(|(i, _)| i)
     }
 
-    /// The best-fit view of an image term, built from every host on first use.
+    /// The view of an image term, built from every host on first use.
     fn view(
         &mut self,
         image: Option<(u32, u64)>,
@@ -324,18 +315,28 @@ impl HostIndex {
             return v;
         }
         let n = self.used.len();
-        let mut view = View {
-            image,
-            by_cpu: Treap::new(n),
-            by_mem: Treap::new(n),
-        };
+        let leaves = self.leaves;
+        let mut max_free = vec![(i64::MIN, i64::MIN); 2 * leaves];
+        let best_fit = self.policy == Policy::BestFit;
+        let (mut by_cpu, mut by_mem) = (Treap::new(n), Treap::new(n));
         for i in 0..n {
             let free = self.free(self.used[i]);
             let mem = effective(free.1, image, &|img| has_image(i, img));
-            view.by_cpu.set(i as u32, free.0, mem);
-            view.by_mem.set(i as u32, mem, free.0);
+            max_free[leaves + i] = (free.0, mem);
+            if best_fit {
+                by_cpu.set(i as u32, free.0, mem);
+                by_mem.set(i as u32, mem, free.0);
+            }
         }
-        self.views.push(view);
+        for k in (1..leaves).rev() {
+            max_free[k] = pair_max(max_free[2 * k], max_free[2 * k + 1]);
+        }
+        self.views.push(View {
+            image,
+            max_free,
+            by_cpu: best_fit.then_some(by_cpu),
+            by_mem: best_fit.then_some(by_mem),
+        });
         self.views.len() - 1
     }
 
